@@ -1,0 +1,147 @@
+//! `pxeinit`: PXELINUX-style network boot for s390x KVM guests.
+//!
+//! As PID 1 (in the initramfs of `pxelinux.0`) it mounts the early file
+//! systems, loads the network drivers, obtains a DHCP lease, finds the
+//! PXELINUX config, downloads the chosen kernel and initrd and kexecs into
+//! them ([`pid1`]). On a running Linux it is a normal command:
+//! `pxeinit boot --interface IF [--dry-run]` runs the same pipeline.
+//! See ARCHITECTURE.md for the map.
+
+mod boot;
+mod cmdline;
+mod dhcp;
+mod fetch;
+mod kexec;
+mod logging;
+mod modules;
+mod net;
+mod pid1;
+mod reipl;
+mod tftp;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+pxeinit: PXELINUX-style network boot (PID 1 of pxelinux.0, or a command)
+
+USAGE:
+  pxeinit boot [--interface IF] [--dry-run] [--label L] [--server ADDR]
+               [--config PATH|URL] [--uuid UUID] [--timeout SECONDS]
+               [--append-cmdline 'pxe.* settings']
+      DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
+      lookup, download of kernel and initrd, then kexec. With --dry-run,
+      print the plan as JSON instead of loading it.
+  pxeinit version
+  pxeinit help
+
+As PID 1 it reads its settings from the kernel command line (pxe.*,
+BOOTIF=, ip=, rd.chreipl=); see README.md.
+";
+
+fn main() -> ExitCode {
+    if std::process::id() == 1 {
+        pid1::main();
+    }
+    match cli() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pxeinit: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cli() -> Result<ExitCode, String> {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_env();
+    let cmd = match p.next().map_err(|e| e.to_string())? {
+        Some(Value(v)) => v.to_string_lossy().into_owned(),
+        Some(Long("help")) | Some(Short('h')) | None => {
+            print!("{USAGE}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Long("version")) => "version".into(),
+        Some(a) => return Err(a.unexpected().to_string()),
+    };
+    match cmd.as_str() {
+        "help" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "version" => {
+            println!("pxeinit {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        "boot" => boot_cmd(p),
+        other => Err(format!("unknown command {other:?}; try `pxeinit help`")),
+    }
+}
+
+fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
+    use lexopt::prelude::*;
+    let mut iface = None;
+    let mut extra = String::new();
+    let mut opts = boot::Options::default();
+    let mut uuid = None;
+    let mut timeout = None;
+    while let Some(a) = p.next().map_err(|e| e.to_string())? {
+        let val = |p: &mut lexopt::Parser| -> Result<String, String> {
+            p.value()
+                .map_err(|e| e.to_string())
+                .map(|v| v.to_string_lossy().into_owned())
+        };
+        match a {
+            Long("interface") | Short('i') => iface = Some(val(&mut p)?),
+            Long("dry-run") | Short('n') => opts.dry_run = true,
+            Long("label") => extra.push_str(&format!(" pxe.label={}", val(&mut p)?)),
+            Long("server") => extra.push_str(&format!(" pxe.server={}", val(&mut p)?)),
+            Long("config") => extra.push_str(&format!(" pxe.config={}", val(&mut p)?)),
+            Long("uuid") => uuid = Some(val(&mut p)?),
+            Long("timeout") => {
+                let v = val(&mut p)?;
+                timeout = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| format!("--timeout {v}: not a number of seconds"))?,
+                );
+            }
+            Long("append-cmdline") => {
+                extra.push(' ');
+                extra.push_str(&val(&mut p)?);
+            }
+            Long("debug") | Short('v') => extra.push_str(" pxe.debug"),
+            _ => return Err(a.unexpected().to_string()),
+        }
+    }
+    opts.settings = cmdline::parse(&extra);
+    logging::init(opts.settings.debug);
+    for w in &opts.settings.warnings {
+        log::warn!("{w}");
+    }
+    if let Some(u) = &uuid {
+        if dhcp::wire::parse_uuid(u).is_none() {
+            return Err(format!("--uuid {u}: expected 8-4-4-4-12 hex digits"));
+        }
+    }
+    opts.uuid = uuid.map(|u| u.to_ascii_lowercase()).or_else(boot::machine_uuid);
+    opts.dhcp_limit = timeout.map(std::time::Duration::from_secs);
+    match boot::prepare(&opts, iface.as_deref()) {
+        Ok(prep) => {
+            if opts.dry_run {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&prep.to_json()).unwrap_or_default()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            match prep.next {
+                boot::Next::Kexec => Err(kexec::execute().to_string()),
+                boot::Next::LocalBoot(dev) => {
+                    reipl::set_ccw(&dev, "").map_err(|e| e.to_string())?;
+                    Err(reipl::reboot().to_string())
+                }
+                boot::Next::DryRun => Ok(ExitCode::SUCCESS),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,238 @@
+//! Interfaces: discovery through /sys/class/net, link up, carrier wait,
+//! and IPv4 address and default route through the classic ioctls
+//! (`SIOCSIFFLAGS`, `SIOCSIFADDR`, `SIOCSIFNETMASK`, `SIOCADDRT`), which
+//! need no netlink codec and exist on every Linux.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// An Ethernet interface found in sysfs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Kernel name, e.g. `enc1` or `eth0`.
+    pub name: String,
+    /// Hardware address.
+    pub mac: [u8; 6],
+}
+
+/// Parse `aa:bb:cc:dd:ee:ff` (or with dashes).
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = s.trim().split([':', '-']);
+    for o in out.iter_mut() {
+        *o = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// Format as `aa:bb:cc:dd:ee:ff`.
+pub fn format_mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// All Ethernet interfaces (ARPHRD_ETHER), sorted by name.
+pub fn ethernet_interfaces() -> Vec<Interface> {
+    let mut out = Vec::new();
+    let Ok(dir) = fs::read_dir("/sys/class/net") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let p = e.path();
+        let ty = fs::read_to_string(p.join("type")).unwrap_or_default();
+        if ty.trim() != "1" || name == "lo" {
+            continue;
+        }
+        let Some(mac) = fs::read_to_string(p.join("address"))
+            .ok()
+            .and_then(|a| parse_mac(&a))
+        else {
+            continue;
+        };
+        if mac == [0; 6] {
+            continue;
+        }
+        out.push(Interface { name, mac });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// A failed interface operation, naming the interface and the call.
+#[derive(Debug)]
+pub struct NetError {
+    /// Interface.
+    pub interface: String,
+    /// Operation.
+    pub what: &'static str,
+    /// Cause.
+    pub err: io::Error,
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.interface, self.what, self.err)
+    }
+}
+
+impl std::error::Error for NetError {}
+
+fn ctl_socket() -> io::Result<OwnedFd> {
+    nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(io::Error::from)
+}
+
+fn ifreq(name: &str) -> io::Result<libc::ifreq> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() >= r.ifr_name.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad interface name",
+        ));
+    }
+    for (d, s) in r.ifr_name.iter_mut().zip(b) {
+        *d = *s as libc::c_char;
+    }
+    Ok(r)
+}
+
+fn sockaddr_in(a: Ipv4Addr) -> libc::sockaddr {
+    let sin = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(a.octets()),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: sockaddr_in and sockaddr have the same size (16 bytes) and
+    // sockaddr_in is a valid bit pattern for sockaddr.
+    unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
+}
+
+fn ioctl(fd: &OwnedFd, req: libc::c_ulong, arg: *mut libc::c_void) -> io::Result<()> {
+    // SAFETY: callers pass a request and a pointer to the matching,
+    // initialised structure (ifreq or rtentry) that outlives the call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn wrap<'a>(interface: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> NetError + 'a {
+    move |err| NetError {
+        interface: interface.to_string(),
+        what,
+        err,
+    }
+}
+
+/// Set IFF_UP on `name` (and on `lo`, which local tools expect).
+pub fn link_up(name: &str) -> Result<(), NetError> {
+    let fd = ctl_socket().map_err(wrap(name, "socket"))?;
+    let mut r = ifreq(name).map_err(wrap(name, "name"))?;
+    ioctl(&fd, libc::SIOCGIFFLAGS, (&mut r as *mut libc::ifreq).cast())
+        .map_err(wrap(name, "SIOCGIFFLAGS"))?;
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    unsafe {
+        r.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    }
+    ioctl(&fd, libc::SIOCSIFFLAGS, (&mut r as *mut libc::ifreq).cast())
+        .map_err(wrap(name, "SIOCSIFFLAGS (link up)"))
+}
+
+/// Wait until /sys/class/net/NAME/carrier reads 1, or `limit` passes.
+/// Returns whether carrier came up.
+pub fn wait_carrier(name: &str, limit: Duration) -> bool {
+    let start = Instant::now();
+    let path = format!("/sys/class/net/{name}/carrier");
+    loop {
+        if fs::read_to_string(&path)
+            .map(|s| s.trim() == "1")
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The interface MTU (1500 when unknown).
+pub fn mtu(name: &str) -> u32 {
+    fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1500)
+}
+
+/// Assign `addr/netmask` to `name` and, when given, add a default route via `gateway`.
+pub fn configure(
+    name: &str,
+    addr: Ipv4Addr,
+    netmask: Ipv4Addr,
+    gateway: Option<Ipv4Addr>,
+) -> Result<(), NetError> {
+    let fd = ctl_socket().map_err(wrap(name, "socket"))?;
+    let mut r = ifreq(name).map_err(wrap(name, "name"))?;
+    r.ifr_ifru.ifru_addr = sockaddr_in(addr);
+    ioctl(&fd, libc::SIOCSIFADDR, (&mut r as *mut libc::ifreq).cast())
+        .map_err(wrap(name, "SIOCSIFADDR"))?;
+    r.ifr_ifru.ifru_netmask = sockaddr_in(netmask);
+    ioctl(&fd, libc::SIOCSIFNETMASK, (&mut r as *mut libc::ifreq).cast())
+        .map_err(wrap(name, "SIOCSIFNETMASK"))?;
+    if let Some(gw) = gateway {
+        if gw.is_unspecified() {
+            return Ok(());
+        }
+        // SAFETY: rtentry is plain old data; all-zero is valid.
+        let mut rt: libc::rtentry = unsafe { std::mem::zeroed() };
+        rt.rt_dst = sockaddr_in(Ipv4Addr::UNSPECIFIED);
+        rt.rt_genmask = sockaddr_in(Ipv4Addr::UNSPECIFIED);
+        rt.rt_gateway = sockaddr_in(gw);
+        rt.rt_flags = libc::RTF_UP | libc::RTF_GATEWAY;
+        let mut dev: Vec<u8> = name.as_bytes().to_vec();
+        dev.push(0);
+        rt.rt_dev = dev.as_mut_ptr().cast();
+        match ioctl(&fd, libc::SIOCADDRT, (&mut rt as *mut libc::rtentry).cast()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(wrap(name, "SIOCADDRT (default route)")(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn mac_parse_format() {
+        let m = parse_mac("88:99:AA:bb:cc:dd\n").unwrap();
+        assert_eq!(m, [0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd]);
+        assert_eq!(format_mac(&m), "88:99:aa:bb:cc:dd");
+        assert_eq!(parse_mac("88-99-aa-bb-cc-dd"), Some(m));
+        assert!(parse_mac("88:99:aa:bb:cc").is_none());
+        assert!(parse_mac("88:99:aa:bb:cc:dd:ee").is_none());
+        assert!(parse_mac("zz:99:aa:bb:cc:dd").is_none());
+    }
+}

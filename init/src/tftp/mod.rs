@@ -1,0 +1,1069 @@
+//! TFTP client for boot files: RFC 1350 with options (RFC 2347), `blksize`
+//! (RFC 2348), `timeout` and `tsize` (RFC 2349) and `windowsize` (RFC 7440).
+//!
+//! [`fetch`] downloads one file in octet mode and streams every block into a
+//! [`std::io::Write`] as it arrives; nothing is buffered beyond one datagram.
+//! The packet codec lives in [`wire`] and does no I/O.
+//!
+//! # Protocol
+//!
+//! - **Request** (RFC 1350 §4, RFC 2347 §2): one RRQ, retransmitted on the
+//!   retransmission timer until the first reply. The RRQ asks for `blksize`
+//!   ([`Options::blksize`], derived from the MTU by [`Options::for_mtu`]),
+//!   `timeout`, `tsize=0` and `windowsize` unless they equal the RFC 1350
+//!   defaults.
+//! - **Transfer ID** (RFC 1350 §4): the first OACK, DATA 1 or ERROR from the
+//!   server's address fixes the server's TID (its port). Later packets from
+//!   another port get ERROR 5 and are otherwise ignored, so a second server
+//!   process started by a retransmitted RRQ is told to stop.
+//! - **Negotiation** (RFC 2347 §2, RFC 2348, RFC 2349, RFC 7440 §3): an OACK is
+//!   checked against the request and acknowledged with ACK 0. A value larger
+//!   than requested (or an option that was not requested) is refused with
+//!   ERROR 8, and the fetch then starts over without options. A server that
+//!   ignores options answers with DATA 1: the transfer continues with
+//!   blksize 512 and windowsize 1 (lockstep), without `tsize`. A server that
+//!   rejects the request with ERROR 8 or ERROR 4 is asked again without
+//!   options.
+//! - **Blocks**: block numbers are 16 bits; the client counts blocks in 64
+//!   bits and expects block 0 after 65535 (the rollover of tftpd-hpa, dnsmasq
+//!   and most servers). A block shorter than the block size ends the
+//!   transfer; its ACK is sent once and the client does not dally.
+//! - **Windows** (RFC 7440 §4): the client acknowledges the last block of
+//!   each window. When a block arrives ahead of the next expected one, a
+//!   block was lost: the client at once acknowledges the last block it has
+//!   in order, once per gap, so the server resends from there (go-back-N).
+//!   Windowsize 1 is plain lockstep.
+//! - **Errors** (RFC 1350 §7): a server ERROR ends the fetch at once with the
+//!   server's message and no retry; ERROR 1 becomes
+//!   [`TftpError::NotFound`], which a configuration lookup that tries many
+//!   names can skip quickly. `tsize` is checked against the bytes received.
+//!
+//! # Retransmission
+//!
+//! Only the client's timer drives recovery. The timer is TCP's RTO
+//! (RFC 6298 §2): the round trip is measured from an ACK that ends a window
+//! (or from the RRQ) to the first block of the next window, smoothed into
+//! SRTT and RTTVAR, and RTO = SRTT + max(1 ms, 4·RTTVAR), bounded below by
+//! 20 ms and above by [`Options::timeout`]. Samples are taken only from
+//! packets sent once (Karn's algorithm, RFC 6298 §3). When no block arrives
+//! in order for one RTO after the last ACK or the last block in order, the
+//! client resends its last ACK (or the RRQ) and doubles the RTO (RFC 6298
+//! §5.5); progress resets the backoff. After [`Options::retries`] timeouts in
+//! a row the fetch fails with [`TftpError::Timeout`]. On a LAN the RTO is
+//! its 20 ms floor, so one lost packet costs about 20 ms, not the usual
+//! second.
+//!
+//! # Duplicates and the Sorcerer's Apprentice
+//!
+//! Duplicate and late blocks are dropped. They are answered only when they
+//! look like the server's own retransmission: a block at or before the last
+//! one in order that arrives at least SRTT + 4·RTTVAR after the client's last
+//! ACK, which therefore cannot be the answer to that ACK. Then the client
+//! re-sends its last ACK once. A duplicate caused by the client's own
+//! retransmitted ACK arrives within a round trip of the ACK and is ignored,
+//! so a server that answers every ACK (the Sorcerer's Apprentice bug,
+//! RFC 1123 §4.2.3.1) cannot be driven into doubling every block.
+
+pub mod wire;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use log::{debug, trace, warn};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{setsockopt, sockopt};
+
+use wire::{limits, ErrorCode, Mode, Packet, Repr, TransferOptions};
+
+/// Lower bound of the retransmission timeout.
+///
+/// Above the scheduling and disk-read jitter of a loaded server, far below
+/// the one second of RFC 6298 §2.4: a lost packet on a LAN costs this much.
+pub const MIN_RTO: Duration = Duration::from_millis(20);
+
+/// Clock granularity `G` of RFC 6298 §2: `poll` waits in milliseconds.
+const CLOCK_GRANULARITY: Duration = Duration::from_millis(1);
+
+/// IPv4 + UDP + TFTP DATA headers: the block size for an MTU is `mtu - 32`.
+const HEADERS_V4: u32 = 20 + 8 + 4;
+
+/// What [`fetch`] asks the server for, and how hard it tries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Requested block size (RFC 2348), 8..=65464; 512 sends no `blksize`
+    /// option. The default, 1468, fills a 1500-octet Ethernet frame; use
+    /// [`Options::for_mtu`] for the interface's MTU. Larger blocks than the
+    /// path MTU are fragmented, and a lost fragment loses the whole block.
+    pub blksize: u16,
+    /// Requested window size (RFC 7440); 1 is lockstep and sends no option.
+    ///
+    /// The default is 16: with 1468-octet blocks a window is 23 KiB, which
+    /// amortises the round trip over 16 blocks (RFC 7440 §5 measured most of
+    /// the gain by 16) while a loss resends at most 15 blocks and a burst
+    /// fits the default 208 KiB socket buffer and switch queues even when
+    /// many guests boot at once.
+    pub windowsize: u16,
+    /// Ask for the transfer size (RFC 2349 `tsize`), to report progress and
+    /// to check the size received.
+    pub tsize: bool,
+    /// Upper bound of the retransmission timeout; also sent as the `timeout`
+    /// option (RFC 2349, whole seconds, at least 1) so that the server's own
+    /// retransmission interval matches.
+    pub timeout: Duration,
+    /// How many retransmissions in a row, without any progress, before the
+    /// fetch gives up with [`TftpError::Timeout`].
+    pub retries: u32,
+    /// Retransmission timeout before the first round trip is measured, that
+    /// is for the RRQ (RFC 6298 §2.1 uses 1 s; a boot LAN answers in
+    /// microseconds, so the default is 500 ms).
+    pub initial_rto: Duration,
+    /// Interface to bind the socket to (`SO_BINDTODEVICE`), so that requests
+    /// leave through the interface that got the DHCP lease.
+    pub bind_device: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            blksize: 1468,
+            windowsize: 16,
+            tsize: true,
+            timeout: Duration::from_secs(1),
+            retries: 10,
+            initial_rto: Duration::from_millis(500),
+            bind_device: None,
+        }
+    }
+}
+
+impl Options {
+    /// The default options with the largest block size that fits an IPv4
+    /// packet of `mtu` octets unfragmented: `mtu - 32`, within 512..=65464.
+    pub fn for_mtu(mtu: u32) -> Options {
+        let blksize = mtu
+            .saturating_sub(HEADERS_V4)
+            .clamp(u32::from(limits::BLKSIZE_DEFAULT), u32::from(limits::BLKSIZE_MAX));
+        Options {
+            blksize: u16::try_from(blksize).unwrap_or(limits::BLKSIZE_MAX),
+            ..Options::default()
+        }
+    }
+
+    /// The options an RRQ carries; empty if everything is at its RFC 1350
+    /// default.
+    fn requested(&self) -> TransferOptions {
+        let blksize = self
+            .blksize
+            .clamp(limits::BLKSIZE_MIN, limits::BLKSIZE_MAX);
+        let timeout_secs = self.timeout.as_secs() + u64::from(self.timeout.subsec_nanos() > 0);
+        TransferOptions {
+            blksize: (blksize != limits::BLKSIZE_DEFAULT).then_some(blksize),
+            timeout: Some(u8::try_from(timeout_secs.max(1)).unwrap_or(u8::MAX)),
+            tsize: self.tsize.then_some(0),
+            windowsize: (self.windowsize > 1).then_some(self.windowsize),
+        }
+    }
+}
+
+/// What a finished [`fetch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Octets written to the sink.
+    pub bytes: u64,
+    /// The size the server announced (`tsize`), if it did.
+    pub tsize: Option<u64>,
+    /// The block size used: negotiated, or 512 without options.
+    pub blksize: u16,
+    /// The window size used: negotiated, or 1 without options.
+    pub windowsize: u16,
+    /// Time from the first RRQ to the last block.
+    pub elapsed: Duration,
+    /// Packets sent again: RRQs and ACKs on timeout, ACKs for gaps in a
+    /// window and ACKs answering a server's retransmission.
+    pub retransmits: u32,
+    /// The smoothed round-trip time at the end, if one was measured.
+    pub srtt: Option<Duration>,
+}
+
+/// Why [`fetch`] failed. Every variant names the server and the file; the
+/// `Display` form reads `tftp://SERVER/PATH: what happened`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TftpError {
+    /// The server answered ERROR 1, file not found.
+    NotFound {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The server ended the transfer with another ERROR.
+    Server {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The server's error code.
+        code: ErrorCode,
+        /// The server's message.
+        message: String,
+    },
+    /// No answer, or no progress, through [`Options::retries`]
+    /// retransmissions.
+    Timeout {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// Time since the request was sent or the last block arrived.
+        after: Duration,
+        /// Octets received before the stall.
+        received: u64,
+    },
+    /// The server sent a different number of octets than its `tsize`.
+    TsizeMismatch {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The size announced in the OACK.
+        expected: u64,
+        /// The octets received (so far, if more than expected).
+        got: u64,
+    },
+    /// The server broke the protocol (for example a block larger than the
+    /// negotiated block size).
+    Protocol {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The request cannot be sent (file name with NUL, or too long).
+    InvalidRequest {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A socket operation failed.
+    Io {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The failed operation, for example `bind` or `sendto`.
+        op: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+    /// Writing to the sink failed; the server was sent ERROR 3.
+    Sink {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl TftpError {
+    /// True for [`TftpError::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, TftpError::NotFound { .. })
+    }
+
+    fn target(&self) -> Target<'_> {
+        let (server, path) = match self {
+            TftpError::NotFound { server, path, .. }
+            | TftpError::Server { server, path, .. }
+            | TftpError::Timeout { server, path, .. }
+            | TftpError::TsizeMismatch { server, path, .. }
+            | TftpError::Protocol { server, path, .. }
+            | TftpError::InvalidRequest { server, path, .. }
+            | TftpError::Io { server, path, .. }
+            | TftpError::Sink { server, path, .. } => (server, path),
+        };
+        Target { server, path }
+    }
+}
+
+/// Displays `tftp://SERVER/PATH`.
+struct Target<'a> {
+    server: &'a SocketAddr,
+    path: &'a str,
+}
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slash = if self.path.starts_with('/') { "" } else { "/" };
+        write!(f, "tftp://{}{}{}", self.server, slash, self.path)
+    }
+}
+
+impl fmt::Display for TftpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.target())?;
+        match self {
+            TftpError::NotFound { message, .. } => {
+                write!(f, "file not found (server said {:?})", message)
+            }
+            TftpError::Server { code, message, .. } => {
+                write!(f, "the server refused: {} (server said {:?})", code, message)
+            }
+            TftpError::Timeout {
+                after, received: 0, ..
+            } => write!(f, "no answer from the TFTP server within {:.1?}", after),
+            TftpError::Timeout {
+                after, received, ..
+            } => write!(
+                f,
+                "transfer stalled: nothing from the server for {:.1?} after {} bytes",
+                after, received
+            ),
+            TftpError::TsizeMismatch { expected, got, .. } => write!(
+                f,
+                "the server announced {} bytes (tsize) but sent {}",
+                expected, got
+            ),
+            TftpError::Protocol { reason, .. } => write!(f, "protocol error: {}", reason),
+            TftpError::InvalidRequest { reason, .. } => write!(f, "invalid request: {}", reason),
+            TftpError::Io { op, source, .. } => write!(f, "{} failed: {}", op, source),
+            TftpError::Sink { source, .. } => write!(f, "cannot store the file: {}", source),
+        }
+    }
+}
+
+impl std::error::Error for TftpError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TftpError::Io { source, .. } | TftpError::Sink { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Downloads `path` from the TFTP server at `server` (normally port 69) into
+/// `sink`, in octet mode.
+///
+/// Blocks are written to `sink` in order as they arrive. `progress` is called
+/// with (octets so far, `tsize` if known) once the transfer starts and after
+/// every block; rate-limit any output it makes. On error, `sink` may hold a
+/// partial file.
+///
+/// # Errors
+///
+/// A server ERROR at once ([`TftpError::NotFound`] for ERROR 1), a silent
+/// server after the retransmissions ([`TftpError::Timeout`]), a size other
+/// than the announced `tsize`, a protocol violation, a socket error, or a
+/// failed write to `sink` (the server is sent ERROR 3).
+pub fn fetch(
+    server: SocketAddr,
+    path: &str,
+    sink: &mut dyn Write,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Stats, TftpError> {
+    let started = Instant::now();
+    let mut requested = opts.requested();
+    loop {
+        let mut transfer = Transfer::new(server, path, opts, requested, started)?;
+        match transfer.run(sink, progress)? {
+            Outcome::Done(stats) => return Ok(stats),
+            Outcome::RetryWithoutOptions => {
+                warn!(
+                    "{}: the server refused TFTP options; retrying without them (512-byte blocks)",
+                    Target { server: &server, path }
+                );
+                requested = TransferOptions::default();
+            }
+        }
+    }
+}
+
+/// How one attempt ended, when it did not fail.
+enum Outcome {
+    Done(Stats),
+    /// The server refused our options before sending any data.
+    RetryWithoutOptions,
+}
+
+/// The retransmission timer of RFC 6298 §2, with a configurable floor and
+/// ceiling.
+#[derive(Debug, Clone)]
+struct RtoEstimator {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    initial: Duration,
+    min: Duration,
+    max: Duration,
+    /// Doublings since the last progress (RFC 6298 §5.5).
+    backoff: u32,
+}
+
+impl RtoEstimator {
+    fn new(initial: Duration, max: Duration) -> Self {
+        let max = max.max(CLOCK_GRANULARITY);
+        RtoEstimator {
+            srtt: None,
+            rttvar: Duration::ZERO,
+            initial: initial.min(max),
+            min: MIN_RTO.min(max),
+            max,
+            backoff: 0,
+        }
+    }
+
+    /// RFC 6298 §2.2 and §2.3.
+    fn sample(&mut self, rtt: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                let delta = srtt.abs_diff(rtt);
+                self.rttvar = (self.rttvar * 3 + delta) / 4;
+                self.srtt = Some((srtt * 7 + rtt) / 8);
+            }
+        }
+    }
+
+    /// SRTT + 4·RTTVAR without the floor: a reply to a packet sent longer
+    /// ago than this is overdue.
+    fn overdue(&self) -> Duration {
+        match self.srtt {
+            Some(srtt) => srtt + self.rttvar * 4,
+            None => self.rto(),
+        }
+    }
+
+    fn rto(&self) -> Duration {
+        let base = match self.srtt {
+            Some(srtt) => srtt + (self.rttvar * 4).max(CLOCK_GRANULARITY),
+            None => self.initial,
+        };
+        let base = base.clamp(self.min, self.max);
+        base.saturating_mul(1 << self.backoff.min(16)).min(self.max)
+    }
+
+    fn back_off(&mut self) {
+        self.backoff = self.backoff.saturating_add(1);
+    }
+
+    fn progress(&mut self) {
+        self.backoff = 0;
+    }
+}
+
+/// One attempt: one socket, one RRQ, one server TID.
+struct Transfer<'a> {
+    server: SocketAddr,
+    path: &'a str,
+    opts: &'a Options,
+    socket: UdpSocket,
+    /// The options in the RRQ; empty for a plain RFC 1350 request.
+    requested: TransferOptions,
+    /// The RRQ as sent.
+    request: Vec<u8>,
+    /// The server's TID, once its first reply arrived.
+    peer: Option<SocketAddr>,
+    blksize: u16,
+    windowsize: u16,
+    tsize: Option<u64>,
+    rto: RtoEstimator,
+    /// Number of the last block received in order, counted from 1 without
+    /// wrapping; 0 before DATA 1.
+    last: u64,
+    /// The block last acknowledged; the server sends the window after it.
+    acked: u64,
+    bytes: u64,
+    /// When the RRQ or an ACK was last sent.
+    last_tx: Instant,
+    /// When the transfer last advanced (request sent, OACK or block in
+    /// order).
+    last_progress: Instant,
+    /// When the packet whose answer would be the next progress was sent, if
+    /// it was sent only once (Karn's algorithm).
+    rtt_probe: Option<Instant>,
+    /// An ACK was already sent for the current gap in the window.
+    gap_acked: bool,
+    timeouts: u32,
+    retransmits: u32,
+    started: Instant,
+}
+
+impl<'a> Transfer<'a> {
+    fn new(
+        server: SocketAddr,
+        path: &'a str,
+        opts: &'a Options,
+        requested: TransferOptions,
+        started: Instant,
+    ) -> Result<Self, TftpError> {
+        let invalid = |reason| TftpError::InvalidRequest {
+            server,
+            path: path.to_owned(),
+            reason,
+        };
+        if path.is_empty() {
+            return Err(invalid("empty file name"));
+        }
+        if path.contains('\0') {
+            return Err(invalid("file name contains a NUL character"));
+        }
+        let rrq = Repr::Rrq {
+            filename: path,
+            mode: Mode::Octet,
+            options: requested,
+        };
+        if rrq.buffer_len() > limits::REQUEST_MAX {
+            return Err(invalid("file name too long for a TFTP request (512 octets)"));
+        }
+        let mut request = vec![0; rrq.buffer_len()];
+        rrq.emit(&mut Packet::new_unchecked(&mut request[..]));
+
+        let io_error = |op, source| TftpError::Io {
+            server,
+            path: path.to_owned(),
+            op,
+            source,
+        };
+        let local: SocketAddr = match server {
+            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let socket = UdpSocket::bind(local).map_err(|e| io_error("bind", e))?;
+        if let Some(device) = &opts.bind_device {
+            setsockopt(&socket, sockopt::BindToDevice, &OsString::from(device))
+                .map_err(|e| io_error("SO_BINDTODEVICE", e.into()))?;
+        }
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| io_error("O_NONBLOCK", e))?;
+        if let Some(windowsize) = requested.windowsize {
+            // A window of large blocks can exceed the default receive buffer
+            // (208 KiB); room for two windows keeps bursts from being dropped.
+            // SO_RCVBUFFORCE (root, as PID 1) may exceed rmem_max.
+            let blksize = usize::from(requested.blksize.unwrap_or(limits::BLKSIZE_DEFAULT));
+            let want = (2 * usize::from(windowsize) * (blksize + 64)).min(16 << 20);
+            if want > 200 << 10
+                && setsockopt(&socket, sockopt::RcvBufForce, &want).is_err()
+            {
+                let _ = setsockopt(&socket, sockopt::RcvBuf, &want);
+            }
+        }
+
+        let now = Instant::now();
+        Ok(Transfer {
+            server,
+            path,
+            opts,
+            socket,
+            requested,
+            request,
+            peer: None,
+            blksize: limits::BLKSIZE_DEFAULT,
+            windowsize: 1,
+            tsize: None,
+            rto: RtoEstimator::new(opts.initial_rto, opts.timeout),
+            last: 0,
+            acked: 0,
+            bytes: 0,
+            last_tx: now,
+            last_progress: now,
+            rtt_probe: None,
+            gap_acked: false,
+            timeouts: 0,
+            retransmits: 0,
+            started,
+        })
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            server: &self.server,
+            path: self.path,
+        }
+    }
+
+    fn io_error(&self, op: &'static str, source: io::Error) -> TftpError {
+        TftpError::Io {
+            server: self.server,
+            path: self.path.to_owned(),
+            op,
+            source,
+        }
+    }
+
+    fn protocol_error(&self, reason: String) -> TftpError {
+        TftpError::Protocol {
+            server: self.server,
+            path: self.path.to_owned(),
+            reason,
+        }
+    }
+
+    fn run(
+        &mut self,
+        sink: &mut dyn Write,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Outcome, TftpError> {
+        self.send_request(false)?;
+        // Room for the largest block we may accept plus one octet, so that an
+        // oversized block is seen as such rather than silently truncated.
+        let blksize = usize::from(self.requested.blksize.unwrap_or(limits::BLKSIZE_DEFAULT));
+        let mut buf = vec![0u8; (blksize + 5).max(2048)];
+        loop {
+            let deadline = self.last_tx.max(self.last_progress) + self.rto.rto();
+            let Some((len, from)) = self.recv(&mut buf, deadline)? else {
+                self.on_timeout()?;
+                continue;
+            };
+            let now = Instant::now();
+            let Ok(packet) = Packet::new_checked(&buf[..len]) else {
+                trace!("{}: ignoring a {}-octet runt from {}", self.target(), len, from);
+                continue;
+            };
+            let repr = Repr::parse(&packet);
+            let outcome = match self.peer {
+                None if from.ip() != self.server.ip() => {
+                    debug!("{}: ignoring a packet from stranger {}", self.target(), from);
+                    None
+                }
+                None => self.on_first_reply(from, repr, &packet, now, sink, progress)?,
+                Some(peer) if peer != from => {
+                    self.reject_tid(from, &packet)?;
+                    None
+                }
+                Some(_) => self.on_reply(repr, &packet, now, sink, progress)?,
+            };
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// Handles the first packet from the server's address: it fixes the TID.
+    fn on_first_reply(
+        &mut self,
+        from: SocketAddr,
+        repr: wire::Result<Repr<'_>>,
+        packet: &Packet<&[u8]>,
+        now: Instant,
+        sink: &mut dyn Write,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Option<Outcome>, TftpError> {
+        match repr {
+            Ok(Repr::Error { code, msg }) => {
+                if !self.requested.is_empty()
+                    && matches!(code, ErrorCode::OptionNegotiation | ErrorCode::IllegalOperation)
+                {
+                    debug!("{}: request with options refused: {} {:?}", self.target(), code, msg);
+                    return Ok(Some(Outcome::RetryWithoutOptions));
+                }
+                Err(self.server_error(code, msg))
+            }
+            Ok(Repr::Oack { options }) => {
+                self.peer = Some(from);
+                if let Err(reason) = self.accept_oack(&options) {
+                    warn!("{}: refusing the server's OACK: {}", self.target(), reason);
+                    self.send_error(from, ErrorCode::OptionNegotiation, &reason);
+                    return Ok(Some(Outcome::RetryWithoutOptions));
+                }
+                debug!(
+                    "{}: server {} negotiated blksize {} windowsize {} tsize {:?}",
+                    self.target(),
+                    from,
+                    self.blksize,
+                    self.windowsize,
+                    self.tsize
+                );
+                self.advanced(now);
+                progress(0, self.tsize);
+                self.send_ack(false)?;
+                Ok(None)
+            }
+            Err(_) if packet.opcode() == wire::OpCode::Oack => {
+                self.peer = Some(from);
+                warn!("{}: refusing a malformed OACK", self.target());
+                self.send_error(from, ErrorCode::OptionNegotiation, "malformed OACK");
+                Ok(Some(Outcome::RetryWithoutOptions))
+            }
+            Ok(Repr::Data { block: 1, data }) => {
+                self.peer = Some(from);
+                if !self.requested.is_empty() {
+                    debug!(
+                        "{}: server {} ignored the options: 512-octet blocks in lockstep",
+                        self.target(),
+                        from
+                    );
+                }
+                self.on_data(1, data, now, sink, progress)
+            }
+            _ => {
+                debug!("{}: ignoring {:?} before the transfer started", self.target(), repr);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Handles a packet from the server's TID.
+    fn on_reply(
+        &mut self,
+        repr: wire::Result<Repr<'_>>,
+        packet: &Packet<&[u8]>,
+        now: Instant,
+        sink: &mut dyn Write,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Option<Outcome>, TftpError> {
+        match repr {
+            Ok(Repr::Data { block, data }) => self.on_data(block, data, now, sink, progress),
+            Ok(Repr::Error { code, msg }) => Err(self.server_error(code, msg)),
+            // A repeated OACK: the server did not get ACK 0.
+            _ if packet.opcode() == wire::OpCode::Oack && self.last == 0 => {
+                self.on_duplicate(now)?;
+                Ok(None)
+            }
+            _ => {
+                trace!("{}: ignoring {:?}", self.target(), repr);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks an OACK against the request (RFC 2347 §2: the server may only
+    /// acknowledge requested options, with values no larger than requested)
+    /// and adopts its values.
+    fn accept_oack(&mut self, oack: &TransferOptions) -> Result<(), String> {
+        fn check<V: PartialOrd + fmt::Display + Copy>(
+            name: &str,
+            requested: Option<V>,
+            acked: Option<V>,
+        ) -> Result<Option<V>, String> {
+            match (requested, acked) {
+                (_, None) => Ok(None),
+                (None, Some(_)) => Err(format!("{} was not requested", name)),
+                (Some(asked), Some(got)) if got > asked => Err(format!(
+                    "{} {} is larger than the {} requested",
+                    name, got, asked
+                )),
+                (Some(_), Some(got)) => Ok(Some(got)),
+            }
+        }
+        let blksize = check("blksize", self.requested.blksize, oack.blksize)?;
+        let windowsize = check("windowsize", self.requested.windowsize, oack.windowsize)?;
+        let timeout = check("timeout", self.requested.timeout, oack.timeout)?;
+        if oack.tsize.is_some() && self.requested.tsize.is_none() {
+            return Err("tsize was not requested".to_owned());
+        }
+        self.blksize = blksize.unwrap_or(limits::BLKSIZE_DEFAULT);
+        self.windowsize = windowsize.unwrap_or(1);
+        self.tsize = oack.tsize;
+        if let Some(seconds) = timeout {
+            // Honour the negotiated interval: never wait longer than it.
+            let max = Duration::from_secs(seconds.into()).min(self.opts.timeout);
+            self.rto.max = max.max(CLOCK_GRANULARITY);
+            self.rto.min = self.rto.min.min(self.rto.max);
+        }
+        Ok(())
+    }
+
+    /// Handles DATA `block` from the server's TID.
+    fn on_data(
+        &mut self,
+        block: u16,
+        data: &[u8],
+        now: Instant,
+        sink: &mut dyn Write,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Option<Outcome>, TftpError> {
+        // Distance from the next expected block, modulo 2^16; block numbers
+        // wrap from 65535 to 0.
+        let ahead = block.wrapping_sub((self.last + 1) as u16);
+        if ahead == 0 {
+            return self.on_block_in_order(data, now, sink, progress);
+        }
+        if ahead < self.windowsize {
+            // A block of the current window beyond the expected one: the
+            // expected one was lost. Ask for a resend from there, once per
+            // gap (RFC 7440 §4).
+            if !self.gap_acked {
+                trace!(
+                    "{}: block {} arrived while expecting {}: ACK {}",
+                    self.target(),
+                    block,
+                    (self.last + 1) as u16,
+                    self.last as u16
+                );
+                self.gap_acked = true;
+                self.retransmits += 1;
+                self.send_ack(true)?;
+            }
+            return Ok(None);
+        }
+        self.on_duplicate(now)?;
+        Ok(None)
+    }
+
+    fn on_block_in_order(
+        &mut self,
+        data: &[u8],
+        now: Instant,
+        sink: &mut dyn Write,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Option<Outcome>, TftpError> {
+        if data.len() > usize::from(self.blksize) {
+            let reason = format!(
+                "block {} has {} octets, more than the block size {}",
+                self.last + 1,
+                data.len(),
+                self.blksize
+            );
+            self.send_error_to_peer(ErrorCode::IllegalOperation, "block larger than blksize");
+            return Err(self.protocol_error(reason));
+        }
+        if let Err(source) = sink.write_all(data) {
+            self.send_error_to_peer(ErrorCode::DiskFull, "client cannot store the file");
+            return Err(TftpError::Sink {
+                server: self.server,
+                path: self.path.to_owned(),
+                source,
+            });
+        }
+        self.last += 1;
+        self.bytes += data.len() as u64;
+        self.advanced(now);
+        if let Some(expected) = self.tsize.filter(|&tsize| self.bytes > tsize) {
+            self.send_error_to_peer(ErrorCode::NotDefined, "more data than tsize");
+            return Err(self.tsize_mismatch(expected));
+        }
+        progress(self.bytes, self.tsize);
+
+        if data.len() < usize::from(self.blksize) {
+            // The last block. Its ACK is sent once: if it is lost the server
+            // retransmits into a closed port and gives up, harmlessly.
+            self.send_ack(false)?;
+            if let Some(expected) = self.tsize.filter(|&tsize| self.bytes != tsize) {
+                return Err(self.tsize_mismatch(expected));
+            }
+            let stats = Stats {
+                bytes: self.bytes,
+                tsize: self.tsize,
+                blksize: self.blksize,
+                windowsize: self.windowsize,
+                elapsed: self.started.elapsed(),
+                retransmits: self.retransmits,
+                srtt: self.rto.srtt,
+            };
+            debug!("{}: done: {:?}", self.target(), stats);
+            return Ok(Some(Outcome::Done(stats)));
+        }
+        if self.last - self.acked >= u64::from(self.windowsize) {
+            self.send_ack(false)?;
+        }
+        Ok(None)
+    }
+
+    /// Bookkeeping for progress: the OACK or a block in order arrived.
+    fn advanced(&mut self, now: Instant) {
+        if let Some(sent) = self.rtt_probe.take() {
+            self.rto.sample(now.saturating_duration_since(sent));
+        }
+        self.rto.progress();
+        self.timeouts = 0;
+        self.gap_acked = false;
+        self.last_progress = now;
+    }
+
+    /// A duplicate or late packet. Answered with the last ACK only if it
+    /// cannot be the answer to that ACK (see the module documentation).
+    fn on_duplicate(&mut self, now: Instant) -> Result<(), TftpError> {
+        let since_ack = now.saturating_duration_since(self.last_tx);
+        if since_ack >= self.rto.overdue() {
+            trace!(
+                "{}: server retransmission {:?} after our ACK {}: re-ACK",
+                self.target(),
+                since_ack,
+                self.last as u16
+            );
+            self.retransmits += 1;
+            self.send_ack(true)?;
+        }
+        Ok(())
+    }
+
+    fn on_timeout(&mut self) -> Result<(), TftpError> {
+        self.timeouts += 1;
+        let now = Instant::now();
+        if self.timeouts > self.opts.retries {
+            if self.peer.is_some() {
+                self.send_error_to_peer(ErrorCode::NotDefined, "timed out");
+            }
+            return Err(TftpError::Timeout {
+                server: self.server,
+                path: self.path.to_owned(),
+                after: now.saturating_duration_since(self.last_progress),
+                received: self.bytes,
+            });
+        }
+        self.retransmits += 1;
+        self.rto.back_off();
+        trace!(
+            "{}: timeout {} at block {}; RTO now {:?}",
+            self.target(),
+            self.timeouts,
+            self.last,
+            self.rto.rto()
+        );
+        match self.peer {
+            None => self.send_request(true),
+            Some(_) => self.send_ack(true),
+        }
+    }
+
+    fn send_request(&mut self, again: bool) -> Result<(), TftpError> {
+        self.send(self.server, &self.request)?;
+        let now = Instant::now();
+        self.last_tx = now;
+        self.rtt_probe = if again { None } else { Some(now) };
+        if !again {
+            self.last_progress = now;
+        }
+        Ok(())
+    }
+
+    /// Acknowledges the last block in order (or the OACK, as block 0).
+    fn send_ack(&mut self, again: bool) -> Result<(), TftpError> {
+        let Some(peer) = self.peer else {
+            return Ok(());
+        };
+        let mut ack = [0u8; 4];
+        Repr::Ack {
+            block: self.last as u16,
+        }
+        .emit(&mut Packet::new_unchecked(&mut ack[..]));
+        self.send(peer, &ack)?;
+        let now = Instant::now();
+        self.acked = self.last;
+        self.last_tx = now;
+        self.rtt_probe = if again { None } else { Some(now) };
+        Ok(())
+    }
+
+    /// Answers a packet from a wrong TID with ERROR 5 (RFC 1350 §4), unless
+    /// it is itself an ERROR.
+    fn reject_tid(&mut self, from: SocketAddr, packet: &Packet<&[u8]>) -> Result<(), TftpError> {
+        debug!(
+            "{}: {:?} from unknown TID {}: ERROR 5",
+            self.target(),
+            packet.opcode(),
+            from
+        );
+        if packet.opcode() != wire::OpCode::Error {
+            self.send_error(from, ErrorCode::UnknownTid, "Unknown transfer ID");
+        }
+        Ok(())
+    }
+
+    fn send_error_to_peer(&self, code: ErrorCode, msg: &str) {
+        if let Some(peer) = self.peer {
+            self.send_error(peer, code, msg);
+        }
+    }
+
+    /// Sends an ERROR, best effort: the transfer is over or unaffected.
+    fn send_error(&self, to: SocketAddr, code: ErrorCode, msg: &str) {
+        let repr = Repr::Error { code, msg };
+        let mut bytes = vec![0; repr.buffer_len()];
+        repr.emit(&mut Packet::new_unchecked(&mut bytes[..]));
+        let _ = self.socket.send_to(&bytes, to);
+    }
+
+    fn send(&self, to: SocketAddr, bytes: &[u8]) -> Result<(), TftpError> {
+        match self.socket.send_to(bytes, to) {
+            Ok(_) => Ok(()),
+            // Treated as a lost packet: the timer sends it again.
+            Err(e) if is_transient(&e) => {
+                debug!("{}: sendto {}: {}", self.target(), to, e);
+                Ok(())
+            }
+            Err(e) => Err(self.io_error("sendto", e)),
+        }
+    }
+
+    /// Receives one datagram, or `None` at `deadline`.
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> Result<Option<(usize, SocketAddr)>, TftpError> {
+        loop {
+            match self.socket.recv_from(buf) {
+                Ok(received) => return Ok(Some(received)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if is_transient(&e) => continue,
+                Err(e) => return Err(self.io_error("recvfrom", e)),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            // Round up: waking before the deadline would only poll again.
+            let wait = deadline - now;
+            let millis = wait.as_millis() + u128::from(wait.subsec_nanos() % 1_000_000 != 0);
+            let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(self.io_error("poll", e.into())),
+            }
+        }
+    }
+
+    fn server_error(&self, code: ErrorCode, msg: &str) -> TftpError {
+        let (server, path, message) = (self.server, self.path.to_owned(), msg.to_owned());
+        match code {
+            ErrorCode::FileNotFound => TftpError::NotFound {
+                server,
+                path,
+                message,
+            },
+            _ => TftpError::Server {
+                server,
+                path,
+                code,
+                message,
+            },
+        }
+    }
+
+    fn tsize_mismatch(&self, expected: u64) -> TftpError {
+        TftpError::TsizeMismatch {
+            server: self.server,
+            path: self.path.to_owned(),
+            expected,
+            got: self.bytes,
+        }
+    }
+}
+
+/// Errors after which the operation is simply tried again later: signals,
+/// full buffers, and ICMP errors reported for earlier datagrams.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::ConnectionRefused
+    ) || e.raw_os_error() == Some(libc::ENOBUFS)
+}

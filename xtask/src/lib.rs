@@ -1,0 +1,324 @@
+//! pxeinit's build automation, as a library so that `qemu-tests/` and the
+//! benchmarks drive exactly what `cargo xtask` does.
+//!
+//! - [`deps`]: install what a fresh Debian machine lacks (apt, rustup target).
+//! - [`kernel`]: fetch and unpack the Debian s390x kernel into `target/kernel/`.
+//! - [`build_init`]: the static s390x `pxeinit`.
+//! - [`image`]: `pxelinux.0` = kernel + initramfs (pxeinit, modules).
+//! - [`payload`]: the demo/test target: a tiny static /init that prints
+//!   its command line and powers off.
+//! - [`qemu`]: run `qemu-system-s390x` and read its console.
+
+pub mod qemu;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Errors are strings for the xtask: each one says what failed.
+pub type Result<T> = std::result::Result<T, String>;
+
+/// The Rust target of the guest.
+pub const TARGET: &str = "s390x-unknown-linux-gnu";
+/// The first-stage command line baked into `pxelinux.0`.
+pub const DEFAULT_CMDLINE: &str = "console=ttysclp0 quiet";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `target/` (or `$CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Run a command, failing with its name and status.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let st = cmd
+        .status()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if !st.success() {
+        return Err(format!("{cmd:?} failed: {st}"));
+    }
+    Ok(())
+}
+
+/// Run a command and capture stdout.
+pub fn output(cmd: &mut Command) -> Result<String> {
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn have(bin: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Installing what a fresh Debian machine lacks.
+pub mod deps {
+    use super::*;
+
+    /// Packages for building and booting the image.
+    pub const BOOT: &[(&str, &str)] = &[
+        ("qemu-system-s390x", "qemu-system-misc"),
+        ("s390x-linux-gnu-gcc", "gcc-s390x-linux-gnu"),
+        ("/usr/s390x-linux-gnu/lib/libc.a", "libc6-dev-s390x-cross"),
+        ("dpkg-deb", "dpkg"),
+        ("xorriso", "xorriso"),
+    ];
+    /// Extra packages for the test suites (real servers and tools).
+    pub const TEST: &[(&str, &str)] = &[
+        ("dnsmasq", "dnsmasq"),
+        ("in.tftpd", "tftpd-hpa"),
+        ("nginx", "nginx"),
+        ("busybox", "busybox-static"),
+        ("ip", "iproute2"),
+        ("nft", "nftables"),
+        ("bsdtar", "libarchive-tools"),
+        ("cpio", "cpio"),
+        ("file", "file"),
+        ("curl", "curl"),
+        ("kea-dhcp4", "kea-dhcp4-server"),
+    ];
+
+    fn present(probe: &str) -> bool {
+        if probe.starts_with('/') {
+            Path::new(probe).exists()
+        } else {
+            have(probe) || Path::new("/usr/sbin").join(probe).exists()
+        }
+    }
+
+    /// Install the missing packages of `sets` with apt-get, and the Rust
+    /// target with rustup.
+    pub fn ensure(sets: &[&[(&str, &str)]]) -> Result<()> {
+        let mut missing: Vec<&str> = sets
+            .iter()
+            .flat_map(|s| s.iter())
+            .filter(|(probe, _)| !present(probe))
+            .map(|(_, pkg)| *pkg)
+            .collect();
+        missing.dedup();
+        if !missing.is_empty() {
+            eprintln!("xtask: installing {}", missing.join(" "));
+            let sudo = if nix_is_root() { vec![] } else { vec!["sudo"] };
+            let apt = |args: &[&str]| {
+                let mut c = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+                if !sudo.is_empty() {
+                    c.arg("apt-get");
+                }
+                c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+                run(&mut c)
+            };
+            apt(&["update", "-qq"])?;
+            let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+            args.extend(&missing);
+            apt(&args)?;
+        }
+        let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
+            .unwrap_or_default();
+        if !targets.lines().any(|l| l.trim() == TARGET) {
+            eprintln!("xtask: rustup target add {TARGET}");
+            run(Command::new("rustup").args(["target", "add", TARGET]))?;
+        }
+        Ok(())
+    }
+
+    fn nix_is_root() -> bool {
+        output(Command::new("id").arg("-u"))
+            .map(|s| s.trim() == "0")
+            .unwrap_or(false)
+    }
+}
+
+/// The Debian s390x kernel.
+pub mod kernel {
+    use super::*;
+
+    /// An unpacked kernel package.
+    #[derive(Debug, Clone)]
+    pub struct Kernel {
+        /// Release, e.g. `6.1.0-50-s390x`.
+        pub release: String,
+        /// The image file.
+        pub vmlinuz: PathBuf,
+        /// `lib/modules/<release>`.
+        pub modules_dir: PathBuf,
+    }
+
+    /// The kernel package name that `linux-image-s390x` depends on.
+    fn package_name() -> Result<String> {
+        let out = output(Command::new("apt-cache").args(["depends", "linux-image-s390x:s390x"]))?;
+        out.lines()
+            .filter_map(|l| l.trim().strip_prefix("Depends: "))
+            .find(|p| p.starts_with("linux-image-"))
+            .map(|p| p.trim_end_matches(":s390x").to_string())
+            .ok_or_else(|| format!("apt-cache depends linux-image-s390x:s390x named no kernel:\n{out}"))
+    }
+
+    fn find_unpacked(dir: &Path) -> Option<Kernel> {
+        let boot = dir.join("boot");
+        let v = std::fs::read_dir(&boot).ok()?.flatten().find_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_prefix("vmlinuz-")
+                .map(str::to_string)
+        })?;
+        let modules_dir = dir.join("lib/modules").join(&v);
+        modules_dir.is_dir().then(|| Kernel {
+            vmlinuz: boot.join(format!("vmlinuz-{v}")),
+            modules_dir,
+            release: v,
+        })
+    }
+
+    /// Fetch (once) and unpack the kernel into `target/kernel/`. Set
+    /// `PXEINIT_KERNEL_DEB` to use a given .deb instead of apt.
+    pub fn ensure() -> Result<Kernel> {
+        let dir = target_dir().join("kernel");
+        let unpacked = dir.join("root");
+        if let Some(k) = find_unpacked(&unpacked) {
+            return Ok(k);
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let deb = match std::env::var_os("PXEINIT_KERNEL_DEB") {
+            Some(p) => PathBuf::from(p),
+            None => {
+                let arches = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+                if !arches.lines().any(|a| a.trim() == "s390x") {
+                    eprintln!("xtask: dpkg --add-architecture s390x");
+                    run(Command::new("dpkg").args(["--add-architecture", "s390x"]))?;
+                    run(Command::new("apt-get").args(["update", "-qq"]))?;
+                }
+                let pkg = match package_name() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        run(Command::new("apt-get").args(["update", "-qq"]))?;
+                        package_name()?
+                    }
+                };
+                eprintln!("xtask: apt-get download {pkg}:s390x");
+                run(Command::new("apt-get")
+                    .args(["download", &format!("{pkg}:s390x")])
+                    .current_dir(&dir))?;
+                std::fs::read_dir(&dir)
+                    .map_err(|e| e.to_string())?
+                    .flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == "deb"))
+                    .ok_or("apt-get download left no .deb")?
+            }
+        };
+        let tmp = dir.join("unpack.tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
+        std::fs::rename(&tmp, &unpacked).map_err(|e| e.to_string())?;
+        find_unpacked(&unpacked).ok_or_else(|| format!("{}: no kernel inside", deb.display()))
+    }
+}
+
+/// Build the static s390x `pxeinit` and return its path.
+pub fn build_init() -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--quiet", "--release", "-p", "pxeinit", "--target", TARGET]))?;
+    Ok(target_dir().join(TARGET).join("release/pxeinit"))
+}
+
+/// Build `pxelinux.0` into `out` with the first-stage `cmdline`.
+pub fn image(out: &Path, cmdline: &str) -> Result<PathBuf> {
+    let k = kernel::ensure()?;
+    let init = build_init()?;
+    let init_bytes = std::fs::read(&init).map_err(|e| format!("{}: {e}", init.display()))?;
+    let spec = netboot_image::initramfs::Spec {
+        init: init_bytes,
+        modules_dir: Some(k.modules_dir.clone()),
+        modules: vec!["virtio_net".into()],
+        add: vec![],
+        compression: netboot_image::compress::Compression::Gzip,
+    };
+    let initramfs = netboot_image::initramfs::build(&spec).map_err(|e| e.to_string())?;
+    let kernel = std::fs::read(&k.vmlinuz).map_err(|e| format!("{}: {e}", k.vmlinuz.display()))?;
+    let img = netboot_image::s390::combine(&kernel, &[&initramfs], Some(cmdline))
+        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let path = out.join("pxelinux.0");
+    std::fs::write(&path, &img).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The demo/test target payload.
+pub mod payload {
+    use super::*;
+
+    /// Compile the target /init (static s390x) with `banner` in its greeting.
+    pub fn target_init(banner: &str) -> Result<Vec<u8>> {
+        let dir = target_dir().join("payload");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let src = root().join("xtask/assets/target-init.c");
+        let bin = dir.join(format!("target-init-{}", banner.replace(|c: char| !c.is_ascii_alphanumeric(), "_")));
+        run(Command::new("s390x-linux-gnu-gcc")
+            .args(["-static", "-Os", "-s", "-o"])
+            .arg(&bin)
+            .arg(format!("-DBANNER=\"{banner}\""))
+            .arg(&src))?;
+        std::fs::read(&bin).map_err(|e| e.to_string())
+    }
+
+    /// A gzip initramfs with the target /init and `extra` bytes of padding
+    /// (to make big initrds for benchmarks).
+    pub fn target_initrd(banner: &str, extra: usize) -> Result<Vec<u8>> {
+        let init = target_init(banner)?;
+        let mut a = netboot_image::cpio::Archive::new();
+        a.add_file("/init", 0o755, init);
+        a.add_char_dev("/dev/console", 0o600, 5, 1);
+        if extra > 0 {
+            // Incompressible filler so the transfer size is what it says.
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            let filler: Vec<u8> = (0..extra)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            a.add_file("/filler", 0o644, filler);
+        }
+        let cpio = a.to_bytes();
+        if extra > 0 {
+            return Ok(cpio);
+        }
+        netboot_image::compress::compress(&cpio, netboot_image::compress::Compression::Gzip)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Write a TFTP root for the demo: `pxelinux.0`, the target kernel and
+    /// initrd, and `pxelinux.cfg/<name>` with `config`.
+    pub fn tftp_root(dir: &Path, banner: &str) -> Result<()> {
+        let k = kernel::ensure()?;
+        let t = dir.join("target");
+        std::fs::create_dir_all(&t).map_err(|e| e.to_string())?;
+        std::fs::copy(&k.vmlinuz, t.join("vmlinuz")).map_err(|e| e.to_string())?;
+        std::fs::write(t.join("initrd.gz"), target_initrd(banner, 0)?).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! `cargo xtask`: build, package, boot in QEMU, test.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use xtask::{deps, kernel, payload, qemu, Result};
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+  image --out DIR [--cmdline STR]   build DIR/pxelinux.0 (kernel + pxeinit initramfs)
+  demo [--keep]                     install what is missing, build the image and
+                                    netboot it in qemu-system-s390x into a target
+  test                              install what is missing and run every test
+                                    (unit, host integration as root, QEMU boots)
+  deps [--test]                     only install the packages and rustup target
+  kernel                            only fetch and unpack the Debian s390x kernel
+";
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match cmd.as_str() {
+        "image" => image(&rest),
+        "demo" => demo(&rest),
+        "test" => test(&rest),
+        "deps" => {
+            if rest.iter().any(|a| a == "--test") {
+                deps::ensure(&[deps::BOOT, deps::TEST])
+            } else {
+                deps::ensure(&[deps::BOOT])
+            }
+        }
+        "kernel" => {
+            let k = kernel::ensure()?;
+            println!("{} {}", k.release, k.vmlinuz.display());
+            Ok(())
+        }
+        "" | "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+}
+
+fn flag_value(args: &[String], name: &str) -> Result<Option<String>> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => args
+            .get(i + 1)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| format!("{name} needs a value")),
+    }
+}
+
+fn image(args: &[String]) -> Result<()> {
+    let out = flag_value(args, "--out")?.ok_or("image: --out DIR is required")?;
+    let cmdline = flag_value(args, "--cmdline")?.unwrap_or_else(|| xtask::DEFAULT_CMDLINE.into());
+    deps::ensure(&[deps::BOOT])?;
+    let p = xtask::image(&PathBuf::from(out), &cmdline)?;
+    let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+    println!("{} ({} bytes)", p.display(), len);
+    Ok(())
+}
+
+fn demo(_args: &[String]) -> Result<()> {
+    let t0 = Instant::now();
+    deps::ensure(&[deps::BOOT])?;
+    let root = xtask::target_dir().join("demo/tftp");
+    let _ = std::fs::remove_dir_all(&root);
+    eprintln!("xtask: building pxelinux.0");
+    xtask::image(&root, xtask::DEFAULT_CMDLINE)?;
+    payload::tftp_root(&root, "demo")?;
+    let cfg = root.join("pxelinux.cfg");
+    std::fs::create_dir_all(&cfg).map_err(|e| e.to_string())?;
+    std::fs::write(
+        cfg.join("default"),
+        "# pxeinit demo: boot the target kernel with a tiny initramfs\n\
+         DEFAULT demo\n\
+         LABEL demo\n\
+         \x20 KERNEL target/vmlinuz\n\
+         \x20 INITRD target/initrd.gz\n\
+         \x20 APPEND console=ttysclp0 pxeinit.demo=hello\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let built = t0.elapsed();
+    eprintln!(
+        "xtask: TFTP root {} ready ({:.1} s); starting qemu-system-s390x",
+        root.display(),
+        built.as_secs_f64()
+    );
+    let g = qemu::Guest {
+        tftp_root: Some(root),
+        echo: true,
+        ..Default::default()
+    };
+    eprintln!("xtask: {:?}", g.command());
+    let con = g.run(&["TARGET-DONE"], Duration::from_secs(300))?;
+    let wall = con.lines.last().map(|l| l.0).unwrap_or(0.0);
+    match con.find("TARGET-CMDLINE") {
+        Some((t, l)) => {
+            eprintln!("\nxtask: demo OK: the target booted at {t:.1} s with {l}");
+            eprintln!(
+                "xtask: total wall time {:.1} s (QEMU {wall:.1} s, build {:.1} s)",
+                t0.elapsed().as_secs_f64(),
+                built.as_secs_f64()
+            );
+            Ok(())
+        }
+        None => Err(format!(
+            "the target did not boot within 300 s (QEMU ran {wall:.1} s)"
+        )),
+    }
+}
+
+fn test(args: &[String]) -> Result<()> {
+    deps::ensure(&[deps::BOOT, deps::TEST])?;
+    kernel::ensure()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut c = Command::new(cargo);
+    c.current_dir(xtask::root())
+        .args(["test", "--workspace"])
+        .args(args);
+    xtask::run(&mut c)
+}
