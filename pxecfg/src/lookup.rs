@@ -234,6 +234,24 @@ mod test {
     }
 
     #[test]
+    fn url_prefix_gives_url_probes() {
+        let info = ClientInfo {
+            path_prefix: Some("http://10.0.0.1/pxe/".into()),
+            config_file: Some("/cfg/s390x".into()),
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            ..ClientInfo::default()
+        };
+        assert_eq!(
+            probe_paths(&info),
+            [
+                "http://10.0.0.1/cfg/s390x",
+                "http://10.0.0.1/pxe/pxelinux.cfg/01-02-00-00-00-00-01",
+                "http://10.0.0.1/pxe/pxelinux.cfg/default",
+            ]
+        );
+    }
+
+    #[test]
     fn prefix_rules() {
         let mut info = ClientInfo::default();
         assert_eq!(path_prefix(&info), "");

@@ -311,6 +311,40 @@ pub mod payload {
             .map_err(|e| e.to_string())
     }
 
+    /// Debian's static s390x busybox (fetched once with apt-get download),
+    /// a third-party payload for tests.
+    pub fn busybox() -> Result<Vec<u8>> {
+        let dir = target_dir().join("busybox");
+        let bin = dir.join("root/bin/busybox");
+        if !bin.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let _ = kernel::ensure()?; // makes sure the s390x architecture is known to apt
+            run(Command::new("apt-get")
+                .args(["download", "busybox-static:s390x"])
+                .current_dir(&dir))?;
+            let deb = std::fs::read_dir(&dir)
+                .map_err(|e| e.to_string())?
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "deb"))
+                .ok_or("apt-get download left no busybox .deb")?;
+            run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("root")))?;
+        }
+        std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
+    }
+
+    /// A gzip initramfs whose /init is the shell `script`, run by Debian's
+    /// static busybox.
+    pub fn busybox_initrd(script: &str) -> Result<Vec<u8>> {
+        let mut a = netboot_image::cpio::Archive::new();
+        a.add_file("/bin/busybox", 0o755, busybox()?);
+        a.add_symlink("/bin/sh", "busybox");
+        a.add_file("/init", 0o755, format!("#!/bin/sh\n{script}").into_bytes());
+        a.add_char_dev("/dev/console", 0o600, 5, 1);
+        netboot_image::compress::compress(&a.to_bytes(), netboot_image::compress::Compression::Gzip)
+            .map_err(|e| e.to_string())
+    }
+
     /// Write a TFTP root for the demo: `pxelinux.0`, the target kernel and
     /// initrd, and `pxelinux.cfg/<name>` with `config`.
     pub fn tftp_root(dir: &Path, banner: &str) -> Result<()> {

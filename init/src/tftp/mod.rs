@@ -440,15 +440,6 @@ impl RtoEstimator {
         }
     }
 
-    /// SRTT + 4·RTTVAR without the floor: a reply to a packet sent longer
-    /// ago than this is overdue.
-    fn overdue(&self) -> Duration {
-        match self.srtt {
-            Some(srtt) => srtt + self.rttvar * 4,
-            None => self.rto(),
-        }
-    }
-
     fn rto(&self) -> Duration {
         let base = match self.srtt {
             Some(srtt) => srtt + (self.rttvar * 4).max(CLOCK_GRANULARITY),
@@ -733,7 +724,7 @@ impl<'a> Transfer<'a> {
             Ok(Repr::Error { code, msg }) => Err(self.server_error(code, msg)),
             // A repeated OACK: the server did not get ACK 0.
             _ if packet.opcode() == wire::OpCode::Oack && self.last == 0 => {
-                self.on_duplicate(now)?;
+                self.on_duplicate(0, now)?;
                 Ok(None)
             }
             _ => {
@@ -813,7 +804,7 @@ impl<'a> Transfer<'a> {
             }
             return Ok(None);
         }
-        self.on_duplicate(now)?;
+        self.on_duplicate(block, now)?;
         Ok(None)
     }
 
@@ -887,16 +878,23 @@ impl<'a> Transfer<'a> {
         self.last_progress = now;
     }
 
-    /// A duplicate or late packet. Answered with the last ACK only if it
-    /// cannot be the answer to that ACK (see the module documentation).
-    fn on_duplicate(&mut self, now: Instant) -> Result<(), TftpError> {
+    /// A duplicate or late DATA `block` (0 for a repeated OACK). Answered
+    /// with the last ACK only if it looks like the server's own
+    /// retransmission (see the module documentation): a block the last ACK
+    /// covers, arriving at least RTO/2 after that ACK. Network duplicates
+    /// arrive sooner, duplicates provoked by our own retransmitted ACK
+    /// arrive sooner, and blocks after the last ACK are never retransmitted
+    /// by a server that has not timed out.
+    fn on_duplicate(&mut self, block: u16, now: Instant) -> Result<(), TftpError> {
+        let behind = (self.acked as u16).wrapping_sub(block);
         let since_ack = now.saturating_duration_since(self.last_tx);
-        if since_ack >= self.rto.overdue() {
+        if behind < 0x8000 && since_ack >= self.rto.rto() / 2 {
             trace!(
-                "{}: server retransmission {:?} after our ACK {}: re-ACK",
+                "{}: block {} again {:?} after our ACK {}: re-ACK",
                 self.target(),
+                block,
                 since_ack,
-                self.last as u16
+                self.acked as u16
             );
             self.retransmits += 1;
             self.send_ack(true)?;
