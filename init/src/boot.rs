@@ -85,6 +85,9 @@ pub struct Options {
     pub uuid: Option<String>,
     /// DHCP overall limit.
     pub dhcp_limit: Option<Duration>,
+    /// Show the config's prompt on the console and read the answer
+    /// (PID 1); otherwise boot the unattended choice.
+    pub interactive: bool,
 }
 
 /// What to do next.
@@ -139,6 +142,10 @@ impl Prepared {
     }
 }
 
+/// DHCP option 211 (PXELINUX reboot time, seconds) from the last lease; 0
+/// when none was given. The PID 1 failure policy reads it.
+pub static REBOOT_TIME: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 struct Phases {
     start: Instant,
     list: Vec<(&'static str, f64)>,
@@ -171,7 +178,10 @@ pub fn machine_uuid() -> Option<String> {
     crate::dhcp::wire::parse_uuid(v).map(|_| v.to_ascii_lowercase())
 }
 
-fn pick_interfaces(s: &Settings, cli_iface: Option<&str>) -> Result<Vec<net::Interface>, BootError> {
+fn pick_interfaces(
+    s: &Settings,
+    cli_iface: Option<&str>,
+) -> Result<Vec<net::Interface>, BootError> {
     let all = net::ethernet_interfaces();
     let want = cli_iface.map(str::to_string).or_else(|| s.iface.clone());
     let chosen: Vec<net::Interface> = if let Some(name) = &want {
@@ -200,7 +210,10 @@ fn pick_interfaces(s: &Settings, cli_iface: Option<&str>) -> Result<Vec<net::Int
 
 /// Bring up the interfaces and get a lease on the first that answers
 /// (DHCP runs on all of them in parallel), or use `ip=`.
-fn get_lease(ifaces: &[net::Interface], opts: &Options) -> Result<(Lease, net::Interface), BootError> {
+fn get_lease(
+    ifaces: &[net::Interface],
+    opts: &Options,
+) -> Result<(Lease, net::Interface), BootError> {
     let s = &opts.settings;
     let _ = net::link_up("lo");
     for i in ifaces {
@@ -269,6 +282,9 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
     };
     let ifaces = pick_interfaces(s, cli_iface)?;
     let (lease, iface) = get_lease(&ifaces, opts)?;
+    if let Some(t) = lease.reboot_time {
+        REBOOT_TIME.store(t, std::sync::atomic::Ordering::Relaxed);
+    }
     net::configure(&iface.name, lease.address, lease.netmask, lease.gateway())
         .map_err(BootError::Net)?;
     ph.done("dhcp");
@@ -286,24 +302,49 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
         gateway: lease.gateway(),
         netmask: Some(lease.netmask),
     };
-    let mut fetcher = ConfigFetcher { dl: &dl, log: vec![] };
+    let mut fetcher = ConfigFetcher {
+        dl: &dl,
+        log: vec![],
+    };
     let ropts = pxecfg::ResolveOptions {
         label: s.label.clone(),
     };
-    let resolution = pxecfg::resolve(&info, &mut fetcher, &ropts)
-        .map_err(|e| BootError::Config(e.to_string()))?;
-    let mut downloads = std::mem::take(&mut fetcher.log);
+    let server_name = || {
+        server
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "(no server)".into())
+    };
+    let mut resolution = match pxecfg::resolve(&info, &mut fetcher, &ropts) {
+        Ok(r) => r,
+        Err(e) => {
+            for w in e.warnings() {
+                warn!("config: {w}");
+            }
+            return Err(match e.kind() {
+                pxecfg::ResolveErrorKind::NoConfig => BootError::NoConfig {
+                    server: server_name(),
+                    tried: e.tried().to_vec(),
+                },
+                _ => BootError::Config(e.to_string()),
+            });
+        }
+    };
     for w in &resolution.warnings {
         warn!("config: {w}");
     }
-    let Some(config) = resolution.config.clone() else {
-        return Err(BootError::NoConfig {
-            server: server
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "(no server)".into()),
-            tried: resolution.tried.clone(),
-        });
-    };
+    let config = resolution.config.clone().unwrap_or_default();
+    if opts.interactive && s.label.is_none() {
+        if let Some(parsed) = resolution.parsed.clone() {
+            if parsed.prompt_shown() {
+                resolution = ask(&parsed, resolution, &info, &mut fetcher);
+            } else {
+                for l in &parsed.say {
+                    info!("{l}");
+                }
+            }
+        }
+    }
+    let mut downloads = std::mem::take(&mut fetcher.log);
     info!(
         "config {config}, label {}",
         resolution.label.as_deref().unwrap_or("(command line)")
@@ -334,13 +375,17 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
             append,
         } => {
             info!("kernel {kernel}");
-            let mut kfile = fetch::memfile("kernel").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-            let t = dl.fetch_to_file(kernel, &mut kfile).map_err(BootError::Fetch)?;
+            let mut kfile =
+                fetch::memfile("kernel").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
+            let t = dl
+                .fetch_to_file(kernel, &mut kfile)
+                .map_err(BootError::Fetch)?;
             info!("kernel: {} bytes in {:.2} s", t.bytes, t.seconds);
             downloads.push((kernel.clone(), t));
             let mut ifile = None;
             if !initrd.is_empty() {
-                let mut f = fetch::memfile("initrd").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
+                let mut f =
+                    fetch::memfile("initrd").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
                 let mut total = 0u64;
                 for p in initrd {
                     info!("initrd {p}");
@@ -378,6 +423,48 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
         downloads,
         phases: ph.list,
     })
+}
+
+/// Show the prompt until the operator picks something bootable or a
+/// timeout expires (then the unattended `resolution` stands).
+fn ask(
+    parsed: &pxecfg::Config,
+    resolution: pxecfg::Resolution,
+    info: &pxecfg::ClientInfo,
+    fetcher: &mut ConfigFetcher<'_>,
+) -> pxecfg::Resolution {
+    let stdin = std::io::stdin();
+    let mut out = std::io::stderr();
+    loop {
+        match crate::menu::prompt(parsed, std::os::fd::AsFd::as_fd(&stdin), &mut out) {
+            crate::menu::Answer::Timeout => {
+                info!(
+                    "prompt: timeout, booting {}",
+                    resolution.label.as_deref().unwrap_or("the default")
+                );
+                return resolution;
+            }
+            crate::menu::Answer::Typed(t) => {
+                let input = if t.is_empty() {
+                    parsed.enter_choice().unwrap_or_default()
+                } else {
+                    t
+                };
+                match pxecfg::resolve_choice(parsed, &input, info, fetcher) {
+                    Ok(r) if r.action != pxecfg::Action::None => {
+                        for w in &r.warnings {
+                            warn!("config: {w}");
+                        }
+                        let mut r = r;
+                        r.tried = resolution.tried.clone();
+                        return r;
+                    }
+                    Ok(r) => warn!("{input:?}: nothing to boot ({})", r.warnings.join("; ")),
+                    Err(e) => warn!("{input:?}: {e}"),
+                }
+            }
+        }
+    }
 }
 
 /// In a dry run, check an s390x kernel's layout (other kernels are left to

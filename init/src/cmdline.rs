@@ -121,19 +121,25 @@ pub fn parse(line: &str) -> Settings {
                             device: f.get(5).filter(|d| !d.is_empty()).map(|d| d.to_string()),
                         })
                     }
-                    None => s.warnings.push(format!("ip={v}: no client address; using DHCP")),
+                    None => s
+                        .warnings
+                        .push(format!("ip={v}: no client address; using DHCP")),
                 }
             }
             "pxe.iface" => s.iface = Some(v.to_string()),
             "pxe.server" => match v.parse() {
                 Ok(a) => s.server = Some(a),
-                Err(_) => s.warnings.push(format!("pxe.server={v}: not an IPv4 address")),
+                Err(_) => s
+                    .warnings
+                    .push(format!("pxe.server={v}: not an IPv4 address")),
             },
             "pxe.config" => s.config = Some(v.to_string()),
             "pxe.label" => s.label = Some(v.to_string()),
             "pxe.timeout" => match v.parse() {
                 Ok(t) => s.timeout = Some(t),
-                Err(_) => s.warnings.push(format!("pxe.timeout={v}: not a number of seconds")),
+                Err(_) => s
+                    .warnings
+                    .push(format!("pxe.timeout={v}: not a number of seconds")),
             },
             "pxe.retries" => match v.parse() {
                 Ok(t) => s.retries = Some(t),

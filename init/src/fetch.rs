@@ -280,7 +280,12 @@ impl Downloader {
         })
     }
 
-    fn http(&self, url: &str, sink: &mut dyn Write, progress: &mut Progress) -> Result<(), HttpFail> {
+    fn http(
+        &self,
+        url: &str,
+        sink: &mut dyn Write,
+        progress: &mut Progress,
+    ) -> Result<(), HttpFail> {
         let resp = minreq::get(url)
             .with_timeout(self.http_timeout.as_secs().max(1))
             .with_max_redirects(5)
@@ -289,12 +294,7 @@ impl Downloader {
         match resp.status_code {
             200 => {}
             404 | 410 => return Err(HttpFail::NotFound),
-            c => {
-                return Err(HttpFail::Other(format!(
-                    "HTTP {c} {}",
-                    resp.reason_phrase
-                )))
-            }
+            c => return Err(HttpFail::Other(format!("HTTP {c} {}", resp.reason_phrase))),
         }
         let total = resp
             .headers
@@ -305,7 +305,8 @@ impl Downloader {
         let mut buf = vec![0u8; 64 * 1024];
         let mut got = 0u64;
         loop {
-            let n = io::Read::read(&mut resp, &mut buf).map_err(|e| HttpFail::Other(e.to_string()))?;
+            let n =
+                io::Read::read(&mut resp, &mut buf).map_err(|e| HttpFail::Other(e.to_string()))?;
             if n == 0 {
                 break;
             }
@@ -400,7 +401,9 @@ mod test {
             }
         );
         assert_eq!(
-            locate("tftp://10.1.1.1/boot/vmlinuz", s).unwrap().to_string(),
+            locate("tftp://10.1.1.1/boot/vmlinuz", s)
+                .unwrap()
+                .to_string(),
             "tftp://10.1.1.1/boot/vmlinuz"
         );
         assert_eq!(

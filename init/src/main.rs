@@ -13,6 +13,7 @@ mod dhcp;
 mod fetch;
 mod kexec;
 mod logging;
+mod menu;
 mod modules;
 mod net;
 mod pid1;
@@ -122,7 +123,9 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             return Err(format!("--uuid {u}: expected 8-4-4-4-12 hex digits"));
         }
     }
-    opts.uuid = uuid.map(|u| u.to_ascii_lowercase()).or_else(boot::machine_uuid);
+    opts.uuid = uuid
+        .map(|u| u.to_ascii_lowercase())
+        .or_else(boot::machine_uuid);
     opts.dhcp_limit = timeout.map(std::time::Duration::from_secs);
     match boot::prepare(&opts, iface.as_deref()) {
         Ok(prep) => {

@@ -197,8 +197,12 @@ pub fn configure(
     ioctl(&fd, libc::SIOCSIFADDR, (&mut r as *mut libc::ifreq).cast())
         .map_err(wrap(name, "SIOCSIFADDR"))?;
     r.ifr_ifru.ifru_netmask = sockaddr_in(netmask);
-    ioctl(&fd, libc::SIOCSIFNETMASK, (&mut r as *mut libc::ifreq).cast())
-        .map_err(wrap(name, "SIOCSIFNETMASK"))?;
+    ioctl(
+        &fd,
+        libc::SIOCSIFNETMASK,
+        (&mut r as *mut libc::ifreq).cast(),
+    )
+    .map_err(wrap(name, "SIOCSIFNETMASK"))?;
     if let Some(gw) = gateway {
         if gw.is_unspecified() {
             return Ok(());

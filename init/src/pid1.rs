@@ -29,10 +29,22 @@ fn mount_one(src: &str, target: &str, fstype: &str, flags: MsFlags, data: Option
 
 fn early_mounts() {
     let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-    mount_one("devtmpfs", "/dev", "devtmpfs", MsFlags::MS_NOSUID, Some("mode=0755"));
+    mount_one(
+        "devtmpfs",
+        "/dev",
+        "devtmpfs",
+        MsFlags::MS_NOSUID,
+        Some("mode=0755"),
+    );
     mount_one("proc", "/proc", "proc", nosuid, None);
     mount_one("sysfs", "/sys", "sysfs", nosuid, None);
-    mount_one("tmpfs", "/run", "tmpfs", MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755"));
+    mount_one(
+        "tmpfs",
+        "/run",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=0755"),
+    );
 }
 
 /// Make /dev/console our stdin, stdout and stderr.
@@ -125,8 +137,10 @@ fn run(settings: Settings) -> ! {
         dry_run: false,
         uuid,
         dhcp_limit: None,
+        interactive: true,
     };
     let mut attempt = 0u32;
+    let first_failure = std::time::Instant::now();
     loop {
         match boot::prepare(&opts, None) {
             Ok(p) => match p.next {
@@ -163,6 +177,13 @@ fn run(settings: Settings) -> ! {
             }
             OnFail::Shell => shell(),
             _ => {}
+        }
+        // DHCP option 211, as PXELINUX: give up and reboot (re-IPL from the
+        // network) after that many seconds of failing.
+        let reboot_time = boot::REBOOT_TIME.load(std::sync::atomic::Ordering::Relaxed);
+        if reboot_time > 0 && first_failure.elapsed().as_secs() >= u64::from(reboot_time) {
+            error!("failing for {reboot_time} s (DHCP option 211): rebooting");
+            power(nix::sys::reboot::RebootMode::RB_AUTOBOOT)
         }
         let d = retry_delay(attempt - 1);
         error!("retrying in {} s (attempt {})", d.as_secs(), attempt + 1);

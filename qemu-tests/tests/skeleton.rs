@@ -11,7 +11,11 @@ use qemu_tests::*;
 fn netboot_mac_config_reaches_target() {
     let root = tftp_root("skeleton");
     put(&root, "images/debian/linux", debian_kernel());
-    put(&root, "images/debian/initrd.gz", busybox_target("BUSYBOX-TARGET-UP"));
+    put(
+        &root,
+        "images/debian/initrd.gz",
+        busybox_target("BUSYBOX-TARGET-UP"),
+    );
     put(
         &root,
         "pxelinux.cfg/default",
@@ -52,7 +56,10 @@ fn netboot_mac_config_reaches_target() {
         assert!(text.contains(n), "console lacks {n:?}:\n{text}");
     }
     // Order: kexec happens before the target's banner.
-    let kexec = con.find("booting the new kernel").map(|l| l.0).unwrap_or(0.0);
+    let kexec = con
+        .find("booting the new kernel")
+        .map(|l| l.0)
+        .unwrap_or(0.0);
     let target = con.find("BUSYBOX-TARGET-UP").map(|l| l.0).unwrap_or(0.0);
     assert!(kexec < target, "{text}");
     // The target's decompressor starts its clock at kexec: "Linux version"
@@ -65,5 +72,8 @@ fn netboot_mac_config_reaches_target() {
         .expect("Linux version");
     let t = printk_time(lv).expect("timestamp");
     eprintln!("target 'Linux version' at {t:.3} s of its own clock after kexec");
-    assert!(t <= 5.0, "target kernel took {t} s to print Linux version:\n{text}");
+    assert!(
+        t <= 5.0,
+        "target kernel took {t} s to print Linux version:\n{text}"
+    );
 }

@@ -170,7 +170,9 @@ pub mod kernel {
             .filter_map(|l| l.trim().strip_prefix("Depends: "))
             .find(|p| p.starts_with("linux-image-"))
             .map(|p| p.trim_end_matches(":s390x").to_string())
-            .ok_or_else(|| format!("apt-cache depends linux-image-s390x:s390x named no kernel:\n{out}"))
+            .ok_or_else(|| {
+                format!("apt-cache depends linux-image-s390x:s390x named no kernel:\n{out}")
+            })
     }
 
     fn find_unpacked(dir: &Path) -> Option<Kernel> {
@@ -237,9 +239,15 @@ pub mod kernel {
 /// Build the static s390x `pxeinit` and return its path.
 pub fn build_init() -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .current_dir(root())
-        .args(["build", "--quiet", "--release", "-p", "pxeinit", "--target", TARGET]))?;
+    run(Command::new(cargo).current_dir(root()).args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "pxeinit",
+        "--target",
+        TARGET,
+    ]))?;
     Ok(target_dir().join(TARGET).join("release/pxeinit"))
 }
 
@@ -274,7 +282,10 @@ pub mod payload {
         let dir = target_dir().join("payload");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let src = root().join("xtask/assets/target-init.c");
-        let bin = dir.join(format!("target-init-{}", banner.replace(|c: char| !c.is_ascii_alphanumeric(), "_")));
+        let bin = dir.join(format!(
+            "target-init-{}",
+            banner.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ));
         run(Command::new("s390x-linux-gnu-gcc")
             .args(["-static", "-Os", "-s", "-o"])
             .arg(&bin)
@@ -328,7 +339,10 @@ pub mod payload {
                 .map(|e| e.path())
                 .find(|p| p.extension().is_some_and(|x| x == "deb"))
                 .ok_or("apt-get download left no busybox .deb")?;
-            run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("root")))?;
+            run(Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(&deb)
+                .arg(dir.join("root")))?;
         }
         std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
     }
@@ -352,7 +366,8 @@ pub mod payload {
         let t = dir.join("target");
         std::fs::create_dir_all(&t).map_err(|e| e.to_string())?;
         std::fs::copy(&k.vmlinuz, t.join("vmlinuz")).map_err(|e| e.to_string())?;
-        std::fs::write(t.join("initrd.gz"), target_initrd(banner, 0)?).map_err(|e| e.to_string())?;
+        std::fs::write(t.join("initrd.gz"), target_initrd(banner, 0)?)
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }

@@ -99,9 +99,9 @@ impl Guest {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let start = Instant::now();
-        let mut child: Child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start qemu-system-s390x: {e} (apt-get install qemu-system-misc)"))?;
+        let mut child: Child = cmd.spawn().map_err(|e| {
+            format!("cannot start qemu-system-s390x: {e} (apt-get install qemu-system-misc)")
+        })?;
         let (tx, rx) = mpsc::channel::<Option<String>>();
         let out = child.stdout.take().ok_or("no stdout")?;
         let err = child.stderr.take().ok_or("no stderr")?;

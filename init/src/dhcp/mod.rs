@@ -250,8 +250,12 @@ fn open_socket(interface: &str) -> Result<UdpSocket, DhcpError> {
     .map_err(io_err("socket"))?;
     socket::setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(io_err("SO_REUSEADDR"))?;
     socket::setsockopt(&fd, sockopt::Broadcast, &true).map_err(io_err("SO_BROADCAST"))?;
-    socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(interface))
-        .map_err(io_err("SO_BINDTODEVICE"))?;
+    socket::setsockopt(
+        &fd,
+        sockopt::BindToDevice,
+        &std::ffi::OsString::from(interface),
+    )
+    .map_err(io_err("SO_BINDTODEVICE"))?;
     let addr = SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68));
     socket::bind(fd.as_raw_fd(), &addr).map_err(io_err("bind to port 68"))?;
     Ok(UdpSocket::from(fd))

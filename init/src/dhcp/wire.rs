@@ -555,7 +555,10 @@ mod test {
         let file = &mut bytes[field::FILE];
         file.fill(0);
         file[..6].copy_from_slice(&[67, 3, b'a', b'/', b'b', 255]);
-        let end = bytes[field::OPTIONS..].iter().position(|&b| b == 255).unwrap();
+        let end = bytes[field::OPTIONS..]
+            .iter()
+            .position(|&b| b == 255)
+            .unwrap();
         let at = field::OPTIONS + end;
         bytes[at..at + 4].copy_from_slice(&[52, 1, 1, 255]);
         let r = Repr::parse(&Packet::new_checked(&bytes[..]).unwrap()).unwrap();

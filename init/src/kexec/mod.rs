@@ -220,7 +220,11 @@ struct KexecSegment {
 
 /// `kexec_load` with the s390x layout of [`s390::plan`].
 #[cfg(target_arch = "s390x")]
-fn load_segments(kernel: &File, initrd: Option<&File>, cmdline: &str) -> Result<Method, KexecError> {
+fn load_segments(
+    kernel: &File,
+    initrd: Option<&File>,
+    cmdline: &str,
+) -> Result<Method, KexecError> {
     let mut k = Map::new(kernel, "kernel")?;
     let i = match initrd {
         Some(f) => Some(Map::new(f, "initrd")?),

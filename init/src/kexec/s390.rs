@@ -269,7 +269,10 @@ mod test {
         assert_eq!(i.bufsz, 3_000_001);
         assert_eq!(i.memsz, 3_002_368);
         assert_eq!(p.entry, p.stub_seg.mem);
-        assert_eq!(p.stub_seg.mem, 0x4f5000, "image end + 128 KiB, page aligned");
+        assert_eq!(
+            p.stub_seg.mem, 0x4f5000,
+            "image end + 128 KiB, page aligned"
+        );
         // No overlaps, all page aligned.
         let segs = [p.kernel, p.stub_seg, i];
         for w in segs.windows(2) {
@@ -287,7 +290,10 @@ mod test {
         assert_eq!(*at, 0x10480);
         assert_eq!(line.len(), 4096);
         assert!(line.starts_with(b"console=ttysclp0 x=1\0"));
-        assert!(line[20..].iter().all(|&b| b == 0), "old command line cleared");
+        assert!(
+            line[20..].iter().all(|&b| b == 0),
+            "old command line cleared"
+        );
     }
 
     #[test]

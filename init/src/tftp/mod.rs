@@ -144,9 +144,10 @@ impl Options {
     /// The default options with the largest block size that fits an IPv4
     /// packet of `mtu` octets unfragmented: `mtu - 32`, within 512..=65464.
     pub fn for_mtu(mtu: u32) -> Options {
-        let blksize = mtu
-            .saturating_sub(HEADERS_V4)
-            .clamp(u32::from(limits::BLKSIZE_DEFAULT), u32::from(limits::BLKSIZE_MAX));
+        let blksize = mtu.saturating_sub(HEADERS_V4).clamp(
+            u32::from(limits::BLKSIZE_DEFAULT),
+            u32::from(limits::BLKSIZE_MAX),
+        );
         Options {
             blksize: u16::try_from(blksize).unwrap_or(limits::BLKSIZE_MAX),
             ..Options::default()
@@ -156,9 +157,7 @@ impl Options {
     /// The options an RRQ carries; empty if everything is at its RFC 1350
     /// default.
     fn requested(&self) -> TransferOptions {
-        let blksize = self
-            .blksize
-            .clamp(limits::BLKSIZE_MIN, limits::BLKSIZE_MAX);
+        let blksize = self.blksize.clamp(limits::BLKSIZE_MIN, limits::BLKSIZE_MAX);
         let timeout_secs = self.timeout.as_secs() + u64::from(self.timeout.subsec_nanos() > 0);
         TransferOptions {
             blksize: (blksize != limits::BLKSIZE_DEFAULT).then_some(blksize),
@@ -320,7 +319,11 @@ impl fmt::Display for TftpError {
                 write!(f, "file not found (server said {:?})", message)
             }
             TftpError::Server { code, message, .. } => {
-                write!(f, "the server refused: {} (server said {:?})", code, message)
+                write!(
+                    f,
+                    "the server refused: {} (server said {:?})",
+                    code, message
+                )
             }
             TftpError::Timeout {
                 after, received: 0, ..
@@ -384,7 +387,10 @@ pub fn fetch(
             Outcome::RetryWithoutOptions => {
                 warn!(
                     "{}: the server refused TFTP options; retrying without them (512-byte blocks)",
-                    Target { server: &server, path }
+                    Target {
+                        server: &server,
+                        path
+                    }
                 );
                 requested = TransferOptions::default();
             }
@@ -520,7 +526,9 @@ impl<'a> Transfer<'a> {
             options: requested,
         };
         if rrq.buffer_len() > limits::REQUEST_MAX {
-            return Err(invalid("file name too long for a TFTP request (512 octets)"));
+            return Err(invalid(
+                "file name too long for a TFTP request (512 octets)",
+            ));
         }
         let mut request = vec![0; rrq.buffer_len()];
         rrq.emit(&mut Packet::new_unchecked(&mut request[..]));
@@ -549,9 +557,7 @@ impl<'a> Transfer<'a> {
             // SO_RCVBUFFORCE (root, as PID 1) may exceed rmem_max.
             let blksize = usize::from(requested.blksize.unwrap_or(limits::BLKSIZE_DEFAULT));
             let want = (2 * usize::from(windowsize) * (blksize + 64)).min(16 << 20);
-            if want > 200 << 10
-                && setsockopt(&socket, sockopt::RcvBufForce, &want).is_err()
-            {
+            if want > 200 << 10 && setsockopt(&socket, sockopt::RcvBufForce, &want).is_err() {
                 let _ = setsockopt(&socket, sockopt::RcvBuf, &want);
             }
         }
@@ -624,13 +630,22 @@ impl<'a> Transfer<'a> {
             };
             let now = Instant::now();
             let Ok(packet) = Packet::new_checked(&buf[..len]) else {
-                trace!("{}: ignoring a {}-octet runt from {}", self.target(), len, from);
+                trace!(
+                    "{}: ignoring a {}-octet runt from {}",
+                    self.target(),
+                    len,
+                    from
+                );
                 continue;
             };
             let repr = Repr::parse(&packet);
             let outcome = match self.peer {
                 None if from.ip() != self.server.ip() => {
-                    debug!("{}: ignoring a packet from stranger {}", self.target(), from);
+                    debug!(
+                        "{}: ignoring a packet from stranger {}",
+                        self.target(),
+                        from
+                    );
                     None
                 }
                 None => self.on_first_reply(from, repr, &packet, now, sink, progress)?,
@@ -659,9 +674,17 @@ impl<'a> Transfer<'a> {
         match repr {
             Ok(Repr::Error { code, msg }) => {
                 if !self.requested.is_empty()
-                    && matches!(code, ErrorCode::OptionNegotiation | ErrorCode::IllegalOperation)
+                    && matches!(
+                        code,
+                        ErrorCode::OptionNegotiation | ErrorCode::IllegalOperation
+                    )
                 {
-                    debug!("{}: request with options refused: {} {:?}", self.target(), code, msg);
+                    debug!(
+                        "{}: request with options refused: {} {:?}",
+                        self.target(),
+                        code,
+                        msg
+                    );
                     return Ok(Some(Outcome::RetryWithoutOptions));
                 }
                 Err(self.server_error(code, msg))
@@ -704,7 +727,11 @@ impl<'a> Transfer<'a> {
                 self.on_data(1, data, now, sink, progress)
             }
             _ => {
-                debug!("{}: ignoring {:?} before the transfer started", self.target(), repr);
+                debug!(
+                    "{}: ignoring {:?} before the transfer started",
+                    self.target(),
+                    repr
+                );
                 Ok(None)
             }
         }

@@ -594,7 +594,9 @@ impl<'a> Repr<'a> {
                 Writer::new(&mut packet.buffer.as_mut()[field::ERROR_MSG]).put_cstr(msg.as_bytes());
             }
             Repr::Oack { ref options } => {
-                options.emit(&mut Writer::new(&mut packet.buffer.as_mut()[field::STRINGS]));
+                options.emit(&mut Writer::new(
+                    &mut packet.buffer.as_mut()[field::STRINGS],
+                ));
             }
         }
     }
@@ -699,7 +701,8 @@ mod test {
     }
 
     // Captured on loopback: `curl 7.88.1 tftp://127.0.0.1:PORT/hello.txt`.
-    static CURL_RRQ: &[u8] = b"\x00\x01hello.txt\x00octet\x00tsize\x000\x00blksize\x00512\x00timeout\x006\x00";
+    static CURL_RRQ: &[u8] =
+        b"\x00\x01hello.txt\x00octet\x00tsize\x000\x00blksize\x00512\x00timeout\x006\x00";
 
     // Captured: `busybox tftp -g -b 1468 -r hello.txt 127.0.0.1 PORT` (1.35.0).
     static BUSYBOX_RRQ: &[u8] = b"\x00\x01hello.txt\x00octet\x00blksize\x001468\x00tsize\x000\x00";
@@ -842,7 +845,10 @@ mod test {
         );
         assert_eq!(
             parse(b"\x00\x03\x00\x00"),
-            Ok(Repr::Data { block: 0, data: b"" })
+            Ok(Repr::Data {
+                block: 0,
+                data: b""
+            })
         );
         assert_eq!(parse(b"\x00\x04\x01\x02"), Ok(Repr::Ack { block: 0x0102 }));
         assert_eq!(emit(&Repr::Ack { block: 0x0102 }), b"\x00\x04\x01\x02");
@@ -855,7 +861,8 @@ mod test {
 
     #[test]
     fn option_names_are_case_insensitive() {
-        let Ok(Repr::Oack { options }) = parse(b"\x00\x06BlkSize\x001024\x00WINDOWSIZE\x004\x00TSize\x009\x00")
+        let Ok(Repr::Oack { options }) =
+            parse(b"\x00\x06BlkSize\x001024\x00WINDOWSIZE\x004\x00TSize\x009\x00")
         else {
             panic!("not an OACK")
         };
@@ -880,18 +887,18 @@ mod test {
     #[test]
     fn bad_options_are_rejected() {
         for bad in [
-            &b"\x00\x06blksize\x007\x00"[..],                   // below 8
-            b"\x00\x06blksize\x0065465\x00",                    // above 65464
-            b"\x00\x06blksize\x00\x00",                         // empty value
-            b"\x00\x06blksize\x00+512\x00",                     // sign
-            b"\x00\x06blksize\x00 512\x00",                     // space
-            b"\x00\x06timeout\x000\x00",                        // below 1
-            b"\x00\x06timeout\x00256\x00",                      // above 255
-            b"\x00\x06windowsize\x000\x00",                     // below 1
-            b"\x00\x06tsize\x0018446744073709551616\x00",       // u64 overflow
-            b"\x00\x06blksize\x00512\x00blksize\x00512\x00",    // repeated
-            b"\x00\x06blksize\x00512",                          // value without NUL
-            b"\x00\x06blksize\x00512\x00tsize",                 // dangling name
+            &b"\x00\x06blksize\x007\x00"[..],                // below 8
+            b"\x00\x06blksize\x0065465\x00",                 // above 65464
+            b"\x00\x06blksize\x00\x00",                      // empty value
+            b"\x00\x06blksize\x00+512\x00",                  // sign
+            b"\x00\x06blksize\x00 512\x00",                  // space
+            b"\x00\x06timeout\x000\x00",                     // below 1
+            b"\x00\x06timeout\x00256\x00",                   // above 255
+            b"\x00\x06windowsize\x000\x00",                  // below 1
+            b"\x00\x06tsize\x0018446744073709551616\x00",    // u64 overflow
+            b"\x00\x06blksize\x00512\x00blksize\x00512\x00", // repeated
+            b"\x00\x06blksize\x00512",                       // value without NUL
+            b"\x00\x06blksize\x00512\x00tsize",              // dangling name
         ] {
             assert_eq!(parse(bad), Err(Error), "{:?}", bad);
         }
@@ -914,12 +921,12 @@ mod test {
             b"\x00\x03\x00",
             b"\x00\x04",
             b"\x00\x05\x00",
-            b"\x00\x02file\x00octet\x00", // WRQ
-            b"\x00\x07\x00\x01",          // unknown opcode
-            b"\x00\x01file",              // RRQ without NUL
-            b"\x00\x01file\x00octet",     // mode without NUL
+            b"\x00\x02file\x00octet\x00",  // WRQ
+            b"\x00\x07\x00\x01",           // unknown opcode
+            b"\x00\x01file",               // RRQ without NUL
+            b"\x00\x01file\x00octet",      // mode without NUL
             b"\x00\x01file\x00binary\x00", // unknown mode
-            b"\x00\x01\xff\x00octet\x00", // non-UTF-8 file name
+            b"\x00\x01\xff\x00octet\x00",  // non-UTF-8 file name
         ] {
             assert_eq!(parse(bad), Err(Error), "{:?}", bad);
         }
@@ -989,7 +996,8 @@ mod test {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         // Bias towards valid opcodes, NULs, digits and option names so that
         // the interesting paths are reached, not only the opcode check.
-        let alphabet: &[u8] = b"\x00\x00\x00\x01\x03\x04\x05\x0609blksizetimeoutwindowsizetsizeoctet\xff";
+        let alphabet: &[u8] =
+            b"\x00\x00\x00\x01\x03\x04\x05\x0609blksizetimeoutwindowsizetsizeoctet\xff";
         for _ in 0..200_000 {
             let len = (rng.next() % 48) as usize;
             let mut bytes: Vec<u8> = (0..len)
