@@ -44,8 +44,6 @@ pub enum BootError {
     Fetch(FetchError),
     /// kexec failed.
     Kexec(kexec::KexecError),
-    /// LOCALBOOT failed.
-    Reipl(crate::reipl::ReiplError),
 }
 
 impl fmt::Display for BootError {
@@ -67,7 +65,6 @@ impl fmt::Display for BootError {
             BootError::NothingToBoot(s) => write!(f, "nothing to boot: {s}"),
             BootError::Fetch(e) => write!(f, "download failed: {e}"),
             BootError::Kexec(e) => write!(f, "{e}"),
-            BootError::Reipl(e) => write!(f, "{e}"),
         }
     }
 }
@@ -238,6 +235,7 @@ fn get_lease(
             lease_time: None,
             hostname: None,
             domain: None,
+            uuid: None,
             elapsed: Duration::ZERO,
         };
         return Ok((lease, i));
@@ -290,11 +288,12 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
     ph.done("dhcp");
 
     let server = s.server.or_else(|| lease.boot_server());
-    let dl = Downloader::new(server, net::mtu(&iface.name));
+    let mut dl = Downloader::new(server, net::mtu(&iface.name));
+    dl.dns = lease.dns.clone();
     let info = pxecfg::ClientInfo {
         mac: Some(iface.mac),
         ip: Some(lease.address),
-        uuid: opts.uuid.clone(),
+        uuid: opts.uuid.clone().or_else(|| lease.uuid.clone()),
         bootfile: lease.bootfile.clone(),
         config_file: s.config.clone().or_else(|| lease.config_file.clone()),
         path_prefix: lease.path_prefix.clone(),

@@ -213,6 +213,8 @@ pub struct Downloader {
     pub tftp: tftp::Options,
     /// HTTP timeout.
     pub http_timeout: Duration,
+    /// Name servers for HTTP host names (DHCP option 6).
+    pub dns: Vec<Ipv4Addr>,
 }
 
 impl Downloader {
@@ -222,6 +224,7 @@ impl Downloader {
             server,
             tftp: tftp::Options::for_mtu(mtu),
             http_timeout: Duration::from_secs(30),
+            dns: Vec::new(),
         }
     }
 
@@ -286,43 +289,17 @@ impl Downloader {
         sink: &mut dyn Write,
         progress: &mut Progress,
     ) -> Result<(), HttpFail> {
-        let resp = minreq::get(url)
-            .with_timeout(self.http_timeout.as_secs().max(1))
-            .with_max_redirects(5)
-            .send_lazy()
-            .map_err(|e| HttpFail::Other(e.to_string()))?;
-        match resp.status_code {
-            200 => {}
-            404 | 410 => return Err(HttpFail::NotFound),
-            c => return Err(HttpFail::Other(format!("HTTP {c} {}", resp.reason_phrase))),
+        let opts = crate::http::Options {
+            timeout: self.http_timeout,
+            dns: self.dns.clone(),
+        };
+        match crate::http::get(url, &opts, sink, &mut |got, total| {
+            progress.update(got, total)
+        }) {
+            Ok(_) => Ok(()),
+            Err(crate::http::HttpError::NotFound) => Err(HttpFail::NotFound),
+            Err(e) => Err(HttpFail::Other(e.to_string())),
         }
-        let total = resp
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
-        let mut resp = resp;
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut got = 0u64;
-        loop {
-            let n =
-                io::Read::read(&mut resp, &mut buf).map_err(|e| HttpFail::Other(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            sink.write_all(&buf[..n])
-                .map_err(|e| HttpFail::Other(format!("writing local copy: {e}")))?;
-            got += n as u64;
-            progress.update(got, total);
-        }
-        if let Some(t) = total {
-            if t != got {
-                return Err(HttpFail::Other(format!(
-                    "connection closed after {got} of {t} bytes"
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// Fetch `path` into memory (configs).

@@ -10,7 +10,9 @@
 mod boot;
 mod cmdline;
 mod dhcp;
+mod dns;
 mod fetch;
+mod http;
 mod kexec;
 mod logging;
 mod menu;

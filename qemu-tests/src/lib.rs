@@ -68,3 +68,140 @@ pub fn printk_time(line: &str) -> Option<f64> {
     let rest = &line[line.find('[')? + 1..];
     rest[..rest.find(']')?].trim().parse().ok()
 }
+
+/// `pxelinux.0` built with the first-stage command line `cmdline` into
+/// its own directory `target/qemu-tests/image-<name>/` (for tests of
+/// command-line keys such as `pxe.label=`; [`pxelinux0`] is the usual one).
+pub fn pxelinux0_with(name: &str, cmdline: &str) -> PathBuf {
+    let dir = xtask::target_dir().join(format!("qemu-tests/image-{name}"));
+    xtask::image(&dir, cmdline).unwrap_or_else(|e| panic!("building pxelinux.0 ({cmdline:?}): {e}"))
+}
+
+/// A fresh TFTP root named `name` holding `image` as `pxelinux.0` and an
+/// empty `pxelinux.cfg/`.
+pub fn tftp_root_with(name: &str, image: &Path) -> PathBuf {
+    let root = xtask::target_dir().join("qemu-tests").join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("pxelinux.cfg")).expect("mkdir");
+    std::fs::copy(image, root.join("pxelinux.0")).expect("copy pxelinux.0");
+    root
+}
+
+/// A bootable "local disk" (ISO-9660 with a combined kernel+initrd as its
+/// El Torito entry, see `xtask::disk`) whose busybox /init prints `marker`
+/// and `DISK-CMDLINE: ...`, then powers off. Built once per marker.
+pub fn local_disk(marker: &str) -> PathBuf {
+    let p = xtask::target_dir().join(format!(
+        "qemu-tests/disks/{}.iso",
+        marker.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ));
+    xtask::disk::marker_disk(&p, marker, "console=ttysclp0 quiet local.disk=1")
+        .unwrap_or_else(|e| panic!("building the local disk: {e}"));
+    p
+}
+
+/// QEMU arguments that attach `iso` read-only as a virtio-blk-ccw disk at
+/// device number `0.0.<devno>` (e.g. `"0005"`).
+pub fn disk_args(iso: &Path, devno: &str) -> Vec<String> {
+    vec![
+        "-drive".into(),
+        format!(
+            "file={},if=none,id=d0,format=raw,readonly=on",
+            iso.display()
+        ),
+        "-device".into(),
+        format!("virtio-blk-ccw,drive=d0,devno=fe.0.{devno}"),
+    ]
+}
+
+/// The `netboot-image` CLI binary, built (once per test binary) from this
+/// checkout into the shared target directory.
+pub fn netboot_image_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = std::process::Command::new(cargo)
+            .current_dir(xtask::root())
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "netboot-image",
+                "--bin",
+                "netboot-image",
+            ])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+        assert!(st.success(), "cargo build -p netboot-image failed: {st}");
+        xtask::target_dir().join("debug/netboot-image")
+    })
+    .clone()
+}
+
+/// Assert that the console shows every string of `need`, in this order.
+pub fn assert_in_order(con: &Console, need: &[&str]) {
+    let text = con.text();
+    let mut from = 0usize;
+    for n in need {
+        match con.lines[from..].iter().position(|(_, l)| l.contains(n)) {
+            Some(i) => from += i + 1,
+            None => {
+                let anywhere = text.contains(n);
+                panic!(
+                    "console lacks {n:?}{}:\n{text}",
+                    if anywhere {
+                        " after the lines before it"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// Assert that no console line contains `bad`.
+pub fn assert_absent(con: &Console, bad: &str) {
+    if let Some((t, l)) = con.find(bad) {
+        panic!("console shows {bad:?} at {t:.1} s ({l}):\n{}", con.text());
+    }
+}
+
+/// The TFTP root's `pxelinux.cfg/01-<mac>` name for `mac` (`52:54:00:...`).
+pub fn mac_file(mac: &str) -> String {
+    format!(
+        "pxelinux.cfg/01-{}",
+        mac.to_ascii_lowercase().replace(':', "-")
+    )
+}
+
+/// Print how long a scenario took (visible with `--nocapture`).
+pub fn report(name: &str, con: &Console) {
+    let wall = con.lines.last().map(|l| l.0).unwrap_or(0.0);
+    eprintln!(
+        "{name}: QEMU ran {wall:.1} s, {} console lines",
+        con.lines.len()
+    );
+}
+
+/// Whether to print the console as it comes (`QEMU_ECHO=1`).
+pub fn echo() -> bool {
+    std::env::var_os("QEMU_ECHO").is_some_and(|v| v != "0")
+}
+
+/// Boot `pxelinux.0` from `root` over slirp with `mac` (and `uuid`), until
+/// a line contains one of `until` or a boot attempt fails (pxeinit's
+/// "retrying in" line), within `secs` seconds.
+pub fn netboot(root: &Path, mac: &str, uuid: Option<&str>, until: &[&str], secs: u64) -> Console {
+    let mut stop: Vec<&str> = until.to_vec();
+    stop.push("retrying in");
+    let g = Guest {
+        tftp_root: Some(root.to_path_buf()),
+        mac: Some(mac.into()),
+        uuid: uuid.map(str::to_string),
+        echo: echo(),
+        ..Default::default()
+    };
+    g.run(&stop, std::time::Duration::from_secs(secs))
+        .expect("qemu")
+}

@@ -8,7 +8,9 @@
 //! - [`payload`]: the demo/test target: a tiny static /init that prints
 //!   its command line and powers off.
 //! - [`qemu`]: run `qemu-system-s390x` and read its console.
+//! - [`disk`]: a bootable ISO "local disk" for LOCALBOOT tests.
 
+pub mod disk;
 pub mod qemu;
 
 use std::path::{Path, PathBuf};

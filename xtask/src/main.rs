@@ -16,6 +16,9 @@ cargo xtask <command>
                                     (unit, host integration as root, QEMU boots)
   deps [--test]                     only install the packages and rustup target
   kernel                            only fetch and unpack the Debian s390x kernel
+  disk --out FILE [--marker STR] [--cmdline STR]
+                                    build a bootable ISO local disk (Debian kernel,
+                                    busybox /init printing STR) for LOCALBOOT tests
 ";
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn real_main() -> Result<()> {
                 deps::ensure(&[deps::BOOT])
             }
         }
+        "disk" => disk(&rest),
         "kernel" => {
             let k = kernel::ensure()?;
             println!("{} {}", k.release, k.vmlinuz.display());
@@ -74,6 +78,19 @@ fn image(args: &[String]) -> Result<()> {
     let p = xtask::image(&PathBuf::from(out), &cmdline)?;
     let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
     println!("{} ({} bytes)", p.display(), len);
+    Ok(())
+}
+
+fn disk(args: &[String]) -> Result<()> {
+    let out = flag_value(args, "--out")?.ok_or("disk: --out FILE is required")?;
+    let marker =
+        flag_value(args, "--marker")?.unwrap_or_else(|| xtask::disk::DEFAULT_MARKER.into());
+    let cmdline = flag_value(args, "--cmdline")?.unwrap_or_else(|| "console=ttysclp0 quiet".into());
+    deps::ensure(&[deps::BOOT])?;
+    let out = PathBuf::from(out);
+    xtask::disk::marker_disk(&out, &marker, &cmdline)?;
+    let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    println!("{} ({} bytes): attach with -drive file={},if=none,id=d0,format=raw,readonly=on -device virtio-blk-ccw,drive=d0,devno=fe.0.0005", out.display(), len, out.display());
     Ok(())
 }
 

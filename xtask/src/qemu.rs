@@ -26,6 +26,9 @@ pub struct Guest {
     pub extra: Vec<String>,
     /// Print the console to stderr as it comes.
     pub echo: bool,
+    /// Run QEMU inside this network namespace (`ip netns exec NS ...`),
+    /// e.g. to open a TAP device that lives there.
+    pub netns: Option<String>,
 }
 
 impl Default for Guest {
@@ -38,6 +41,7 @@ impl Default for Guest {
             mac: None,
             extra: vec![],
             echo: false,
+            netns: None,
         }
     }
 }
@@ -69,7 +73,14 @@ impl Console {
 impl Guest {
     /// The QEMU command line.
     pub fn command(&self) -> Command {
-        let mut c = Command::new("qemu-system-s390x");
+        let mut c = match &self.netns {
+            None => Command::new("qemu-system-s390x"),
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "qemu-system-s390x"]);
+                c
+            }
+        };
         c.args(["-M", "s390-ccw-virtio", "-nographic", "-no-user-config"]);
         c.args(["-m", &self.memory_mb.to_string()]);
         if let Some(u) = &self.uuid {

@@ -88,6 +88,8 @@ pub struct Lease {
     pub hostname: Option<String>,
     /// Domain name (option 15).
     pub domain: Option<String>,
+    /// Client machine UUID echoed in option 97, lowercase 8-4-4-4-12.
+    pub uuid: Option<String>,
     /// Time taken from first DISCOVER to ACK.
     pub elapsed: Duration,
 }
@@ -132,6 +134,8 @@ impl Lease {
             "reboot_time": self.reboot_time,
             "lease_time": self.lease_time,
             "hostname": s(&self.hostname),
+            "domain": s(&self.domain),
+            "uuid": s(&self.uuid),
             "seconds": self.elapsed.as_secs_f64(),
         })
     }
@@ -160,6 +164,7 @@ impl Lease {
             lease_time: ack.opt_u32(opt::LEASE_TIME),
             hostname: ack.opt_str(opt::HOSTNAME),
             domain: ack.opt_str(opt::DOMAIN_NAME),
+            uuid: ack.opt_uuid(),
             elapsed,
         }
     }
@@ -263,7 +268,6 @@ fn open_socket(interface: &str) -> Result<UdpSocket, DhcpError> {
 
 struct Exchange<'a> {
     sock: UdpSocket,
-    interface: &'a str,
     mac: [u8; 6],
     xid: u32,
     start: Instant,
@@ -414,7 +418,6 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease, DhcpE
     let start = Instant::now();
     let mut ex = Exchange {
         sock,
-        interface,
         mac,
         xid: random_u32(&mac),
         start,

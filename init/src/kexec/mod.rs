@@ -60,6 +60,7 @@ pub enum Method {
     /// `kexec_file_load(2)`.
     FileLoad,
     /// `kexec_load(2)` with the s390x layout and the TCG stub.
+    #[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
     S390Segments,
 }
 
@@ -183,6 +184,7 @@ impl Map {
         unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len) }
     }
 
+    #[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
     fn bytes_mut(&mut self) -> &mut [u8] {
         if self.len == 0 {
             return &mut [];

@@ -66,16 +66,21 @@
 
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, IoSliceMut, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 use log::{debug, trace, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+};
 
 use wire::{limits, ErrorCode, Mode, Packet, Repr, TransferOptions};
 
@@ -236,6 +241,19 @@ pub enum TftpError {
         /// The octets received (so far, if more than expected).
         got: u64,
     },
+    /// Nothing listens on the server's port: an ICMP port unreachable
+    /// answered the request, or the server's transfer port closed mid-way
+    /// (the server process ended).
+    Unreachable {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The port that was unreachable.
+        port: SocketAddr,
+        /// Octets received before.
+        received: u64,
+    },
     /// The server broke the protocol (for example a block larger than the
     /// negotiated block size).
     Protocol {
@@ -289,6 +307,7 @@ impl TftpError {
             | TftpError::Server { server, path, .. }
             | TftpError::Timeout { server, path, .. }
             | TftpError::TsizeMismatch { server, path, .. }
+            | TftpError::Unreachable { server, path, .. }
             | TftpError::Protocol { server, path, .. }
             | TftpError::InvalidRequest { server, path, .. }
             | TftpError::Io { server, path, .. }
@@ -339,6 +358,18 @@ impl fmt::Display for TftpError {
                 f,
                 "the server announced {} bytes (tsize) but sent {}",
                 expected, got
+            ),
+            TftpError::Unreachable {
+                port, received: 0, ..
+            } => write!(
+                f,
+                "no TFTP server is listening there ({} answered ICMP port unreachable)",
+                port
+            ),
+            TftpError::Unreachable { port, received, .. } => write!(
+                f,
+                "the server's transfer port {} closed after {} bytes (server process ended?)",
+                port, received
             ),
             TftpError::Protocol { reason, .. } => write!(f, "protocol error: {}", reason),
             TftpError::InvalidRequest { reason, .. } => write!(f, "invalid request: {}", reason),
@@ -551,6 +582,12 @@ impl<'a> Transfer<'a> {
         socket
             .set_nonblocking(true)
             .map_err(|e| io_error("O_NONBLOCK", e))?;
+        // Queue ICMP errors for our datagrams, so that a missing server is
+        // reported at once instead of after every retransmission. Optional.
+        let _ = match server {
+            SocketAddr::V4(_) => setsockopt(&socket, sockopt::Ipv4RecvErr, &true),
+            SocketAddr::V6(_) => setsockopt(&socket, sockopt::Ipv6RecvErr, &true),
+        };
         if let Some(windowsize) = requested.windowsize {
             // A window of large blocks can exceed the default receive buffer
             // (208 KiB); room for two windows keeps bursts from being dropped.
@@ -1038,6 +1075,11 @@ impl<'a> Transfer<'a> {
             match self.socket.recv_from(buf) {
                 Ok(received) => return Ok(Some(received)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // An ICMP error for a datagram we sent (IP_RECVERR).
+                Err(e) if is_icmp_error(&e) => {
+                    self.check_icmp_errors()?;
+                    continue;
+                }
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => return Err(self.io_error("recvfrom", e)),
             }
@@ -1047,14 +1089,73 @@ impl<'a> Transfer<'a> {
             }
             // Round up: waking before the deadline would only poll again.
             let wait = deadline - now;
-            let millis = wait.as_millis() + u128::from(wait.subsec_nanos() % 1_000_000 != 0);
+            let millis = wait.as_micros().div_ceil(1000);
             let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
             let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, timeout) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            let error_queued = match poll(&mut fds, timeout) {
+                Ok(_) => fds[0]
+                    .revents()
+                    .is_some_and(|events| events.contains(PollFlags::POLLERR)),
+                Err(nix::errno::Errno::EINTR) => false,
                 Err(e) => return Err(self.io_error("poll", e.into())),
+            };
+            if error_queued {
+                self.check_icmp_errors()?;
             }
         }
+    }
+
+    /// Empties the socket's error queue. An ICMP port unreachable for the
+    /// port we are talking to (the request port before the first reply, the
+    /// server's TID after it) ends the fetch; other errors (for example for
+    /// an ERROR 5 sent to a stray port, or a transient host unreachable) are
+    /// only logged, and the timer carries on.
+    fn check_icmp_errors(&self) -> Result<(), TftpError> {
+        let current = self.peer.unwrap_or(self.server);
+        let mut unreachable = false;
+        loop {
+            let mut data = [0u8; 64];
+            let mut iov = [IoSliceMut::new(&mut data)];
+            let mut cmsg = nix::cmsg_space!(libc::sock_extended_err, libc::sockaddr_in6);
+            let Ok(msg) = recvmsg::<SockaddrStorage>(
+                self.socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
+            ) else {
+                break;
+            };
+            let destination = msg.address.as_ref().and_then(socket_addr);
+            let Ok(cmsgs) = msg.cmsgs() else {
+                continue;
+            };
+            for cmsg in cmsgs {
+                let (ControlMessageOwned::Ipv4RecvErr(err, _)
+                | ControlMessageOwned::Ipv6RecvErr(err, _)) = cmsg
+                else {
+                    continue;
+                };
+                let errno = i32::try_from(err.ee_errno).unwrap_or(0);
+                debug!(
+                    "{}: ICMP error for a datagram to {:?}: {}",
+                    self.target(),
+                    destination,
+                    io::Error::from_raw_os_error(errno)
+                );
+                if errno == libc::ECONNREFUSED && destination == Some(current) {
+                    unreachable = true;
+                }
+            }
+        }
+        if unreachable {
+            return Err(TftpError::Unreachable {
+                server: self.server,
+                path: self.path.to_owned(),
+                port: current,
+                received: self.bytes,
+            });
+        }
+        Ok(())
     }
 
     fn server_error(&self, code: ErrorCode, msg: &str) -> TftpError {
@@ -1089,6 +1190,30 @@ impl<'a> Transfer<'a> {
 fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::ConnectionRefused
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
     ) || e.raw_os_error() == Some(libc::ENOBUFS)
+        || is_icmp_error(e)
+}
+
+/// Errors that `IP_RECVERR` reports on a socket call for an ICMP error
+/// that arrived for an earlier datagram.
+fn is_icmp_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNREFUSED
+                | libc::EHOSTUNREACH
+                | libc::ENETUNREACH
+                | libc::EHOSTDOWN
+                | libc::EPROTO
+                | libc::EMSGSIZE
+        )
+    )
+}
+
+fn socket_addr(addr: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = addr.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    addr.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
 }

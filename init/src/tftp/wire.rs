@@ -1002,14 +1002,14 @@ mod test {
             let len = (rng.next() % 48) as usize;
             let mut bytes: Vec<u8> = (0..len)
                 .map(|_| {
-                    if rng.next() % 4 == 0 {
+                    if rng.next().is_multiple_of(4) {
                         rng.byte()
                     } else {
                         alphabet[rng.next() as usize % alphabet.len()]
                     }
                 })
                 .collect();
-            if len >= 2 && rng.next() % 2 == 0 {
+            if len >= 2 && rng.next().is_multiple_of(2) {
                 bytes[0] = 0;
                 bytes[1] = (rng.next() % 8) as u8;
             }

@@ -1,0 +1,479 @@
+//! A small HTTP/1.1 client for `http://` kernel, initrd and config paths:
+//! GET with `Content-Length` or `chunked` bodies, up to 5 redirects,
+//! connect and read timeouts, the body streamed into a writer.
+//!
+//! Host names are resolved by [`crate::dns`] against the DHCP lease's name
+//! servers, not by the C library: a static glibc pulls in its whole
+//! resolver and locale machinery for `getaddrinfo` (170 KB, measured),
+//! and in an initramfs there is no /etc/resolv.conf for it anyway.
+//!
+//! The parsing ([`Url::parse`], [`parse_head`], [`Chunked`]) is pure and
+//! unit-tested; [`get`] does the I/O.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Redirects followed before giving up.
+pub const MAX_REDIRECTS: usize = 5;
+const MAX_HEAD: usize = 64 * 1024;
+
+/// An `http://host[:port]/path` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// Host name or address literal (IPv6 without brackets).
+    pub host: String,
+    /// Port (80 by default).
+    pub port: u16,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+/// A failed HTTP request, naming the URL.
+#[derive(Debug)]
+pub enum HttpError {
+    /// The URL is not `http://...` or is malformed.
+    BadUrl(String),
+    /// The server answered 404 or 410.
+    NotFound,
+    /// Any other non-2xx status.
+    Status(u16, String),
+    /// The response is not valid HTTP/1.x.
+    Protocol(String),
+    /// Too many redirects.
+    TooManyRedirects,
+    /// The host name could not be resolved.
+    Resolve(String),
+    /// Connecting, reading or writing failed.
+    Io(io::Error),
+    /// `https://` needs the `https` feature.
+    NoTls,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::BadUrl(u) => write!(f, "bad URL {u:?}"),
+            HttpError::NotFound => f.write_str("HTTP 404 not found"),
+            HttpError::Status(c, r) => write!(f, "HTTP {c} {r}"),
+            HttpError::Protocol(m) => write!(f, "bad HTTP response: {m}"),
+            HttpError::TooManyRedirects => write!(f, "more than {MAX_REDIRECTS} redirects"),
+            HttpError::Resolve(m) => write!(f, "cannot resolve host: {m}"),
+            HttpError::Io(e) => write!(f, "{e}"),
+            HttpError::NoTls => {
+                f.write_str("https:// URLs are not supported by this build (no TLS)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+impl From<io::Error> for HttpError {
+    fn from(e: io::Error) -> Self {
+        HttpError::Io(e)
+    }
+}
+
+impl Url {
+    /// Parse an absolute `http://` URL.
+    pub fn parse(s: &str) -> Result<Url, HttpError> {
+        let bad = || HttpError::BadUrl(s.to_string());
+        let scheme_end = s.find("://").ok_or_else(bad)?;
+        let scheme = s[..scheme_end].to_ascii_lowercase();
+        if scheme == "https" {
+            return Err(HttpError::NoTls);
+        }
+        if scheme != "http" {
+            return Err(bad());
+        }
+        let rest = &s[scheme_end + 3..];
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let authority = authority.rsplit('@').next().unwrap_or(authority);
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let end = v6.find(']').ok_or_else(bad)?;
+            let port = v6[end + 1..].strip_prefix(':');
+            (v6[..end].to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (authority.to_string(), None),
+            }
+        };
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None => 80,
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        Ok(Url { host, port, path })
+    }
+
+    /// Resolve `location` (a redirect target) against this URL.
+    pub fn join(&self, location: &str) -> Result<Url, HttpError> {
+        if location.contains("://") {
+            return Url::parse(location);
+        }
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let path = if location.starts_with('/') {
+            location.to_string()
+        } else {
+            let dir = self.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            format!("{dir}/{location}")
+        };
+        Url::parse(&format!("http://{host}:{}{path}", self.port))
+    }
+}
+
+/// The status line and the headers this client uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Head {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// `Content-Length`, if given.
+    pub content_length: Option<u64>,
+    /// `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+    /// `Location`, if given.
+    pub location: Option<String>,
+}
+
+/// Parse a response head (status line and headers, without the final empty line).
+pub fn parse_head(text: &str) -> Result<Head, HttpError> {
+    let mut lines = text.split("\r\n").flat_map(|l| l.split('\n'));
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(HttpError::Protocol(format!("status line {status_line:?}")));
+    }
+    let status = parts
+        .next()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|c| (100..1000).contains(c))
+        .ok_or_else(|| HttpError::Protocol(format!("status line {status_line:?}")))?;
+    let mut head = Head {
+        status,
+        reason: parts.next().unwrap_or_default().trim().to_string(),
+        ..Head::default()
+    };
+    for line in lines {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim();
+        match k.trim().to_ascii_lowercase().as_str() {
+            "content-length" => {
+                head.content_length = Some(
+                    v.parse()
+                        .map_err(|_| HttpError::Protocol(format!("Content-Length {v:?}")))?,
+                )
+            }
+            "transfer-encoding" => {
+                head.chunked = v
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
+            }
+            "location" => head.location = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Ok(head)
+}
+
+/// A reader that removes `chunked` framing (RFC 9112 §7.1); trailers are skipped.
+pub struct Chunked<R> {
+    inner: R,
+    left: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Chunked<R> {
+    /// Decode the chunked body read from `inner`.
+    pub fn new(inner: R) -> Self {
+        Chunked {
+            inner,
+            left: 0,
+            done: false,
+        }
+    }
+
+    fn line(&mut self) -> io::Result<String> {
+        let mut l = Vec::new();
+        let n = (&mut self.inner).take(4096).read_until(b'\n', &mut l)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside a chunked body",
+            ));
+        }
+        Ok(String::from_utf8_lossy(&l).trim().to_string())
+    }
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let l = self.line()?;
+            let size = l.split(';').next().unwrap_or_default().trim();
+            self.left = u64::from_str_radix(size, 16).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size {l:?}"))
+            })?;
+            if self.left == 0 {
+                // Trailers up to the empty line.
+                while !self.line()?.is_empty() {}
+                self.done = true;
+                return Ok(0);
+            }
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside a chunk",
+            ));
+        }
+        self.left -= n as u64;
+        if self.left == 0 {
+            let l = self.line()?;
+            if !l.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "chunk not followed by CRLF",
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Settings for [`get`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Connect and per-read timeout.
+    pub timeout: Duration,
+    /// Name servers for host names.
+    pub dns: Vec<Ipv4Addr>,
+}
+
+fn connect(url: &Url, opts: &Options) -> Result<TcpStream, HttpError> {
+    let ip: IpAddr = match url.host.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => IpAddr::V4(
+            crate::dns::resolve_a(&url.host, &opts.dns, opts.timeout)
+                .map_err(|e| HttpError::Resolve(e.to_string()))?,
+        ),
+    };
+    let s = TcpStream::connect_timeout(&SocketAddr::new(ip, url.port), opts.timeout)?;
+    s.set_read_timeout(Some(opts.timeout))?;
+    s.set_write_timeout(Some(opts.timeout))?;
+    let _ = s.set_nodelay(true);
+    Ok(s)
+}
+
+/// GET `url` into `sink`, following redirects; `progress(got, total)` is
+/// called as data arrives. Returns the bytes written.
+pub fn get(
+    url: &str,
+    opts: &Options,
+    sink: &mut dyn Write,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<u64, HttpError> {
+    let mut url = Url::parse(url)?;
+    for _ in 0..=MAX_REDIRECTS {
+        let stream = connect(&url, opts)?;
+        let host = if url.port == 80 {
+            url.host.clone()
+        } else {
+            format!("{}:{}", url.host, url.port)
+        };
+        let req = format!(
+            "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pxeinit/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+            url.path,
+            env!("CARGO_PKG_VERSION")
+        );
+        (&stream).write_all(req.as_bytes())?;
+        let mut r = BufReader::with_capacity(256 * 1024, &stream);
+        let mut head = Vec::new();
+        loop {
+            let before = head.len();
+            let n = (&mut r).take(8192).read_until(b'\n', &mut head)?;
+            if n == 0 {
+                return Err(HttpError::Protocol(
+                    "connection closed before the headers ended".into(),
+                ));
+            }
+            if head.len() > MAX_HEAD {
+                return Err(HttpError::Protocol("headers larger than 64 KiB".into()));
+            }
+            let line = &head[before..];
+            if line == b"\r\n" || line == b"\n" {
+                break;
+            }
+        }
+        let h = parse_head(String::from_utf8_lossy(&head).trim_end())?;
+        match h.status {
+            200..=299 => {}
+            301 | 302 | 303 | 307 | 308 => {
+                let loc = h
+                    .location
+                    .ok_or_else(|| HttpError::Protocol(format!("{} without Location", h.status)))?;
+                url = url.join(&loc)?;
+                continue;
+            }
+            404 | 410 => return Err(HttpError::NotFound),
+            s => return Err(HttpError::Status(s, h.reason)),
+        }
+        let total = if h.chunked { None } else { h.content_length };
+        let mut body: Box<dyn Read> = if h.chunked {
+            Box::new(Chunked::new(r))
+        } else if let Some(len) = h.content_length {
+            Box::new(r.take(len))
+        } else {
+            Box::new(r)
+        };
+        let mut buf = vec![0u8; 128 * 1024];
+        let mut got = 0u64;
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            sink.write_all(&buf[..n])?;
+            got += n as u64;
+            progress(got, total);
+        }
+        if let Some(t) = total {
+            if got != t {
+                return Err(HttpError::Protocol(format!(
+                    "connection closed after {got} of {t} bytes"
+                )));
+            }
+        }
+        return Ok(got);
+    }
+    Err(HttpError::TooManyRedirects)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = Url::parse("http://10.0.0.1/boot/vmlinuz").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("10.0.0.1", 80, "/boot/vmlinuz")
+        );
+        let u = Url::parse("HTTP://user@boot.example:8080?x=1").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("boot.example", 8080, "/?x=1")
+        );
+        let u = Url::parse("http://[fd00::1]:81/a").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("fd00::1", 81));
+        assert!(matches!(Url::parse("https://x/"), Err(HttpError::NoTls)));
+        assert!(Url::parse("ftp://x/").is_err());
+        assert!(Url::parse("http://:80/").is_err());
+        assert!(Url::parse("http://h:99999/").is_err());
+        let j = u.join("/b/c").unwrap();
+        assert_eq!(
+            (j.host.as_str(), j.port, j.path.as_str()),
+            ("fd00::1", 81, "/b/c")
+        );
+        let base = Url::parse("http://h/d/e/f").unwrap();
+        assert_eq!(base.join("g").unwrap().path, "/d/e/g");
+        assert_eq!(base.join("http://o:1/x").unwrap().host, "o");
+    }
+
+    #[test]
+    fn heads() {
+        let h = parse_head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX: y").unwrap();
+        assert_eq!(
+            (h.status, h.content_length, h.chunked),
+            (200, Some(12), false)
+        );
+        let h =
+            parse_head("HTTP/1.1 302 Found\r\ntransfer-encoding: gzip, Chunked\r\nLocation: /x")
+                .unwrap();
+        assert!(h.chunked);
+        assert_eq!(h.location.as_deref(), Some("/x"));
+        assert!(parse_head("SSH-2.0-OpenSSH").is_err());
+        assert!(parse_head("HTTP/1.1 abc").is_err());
+        assert!(parse_head("HTTP/1.1 200 OK\r\nContent-Length: -1").is_err());
+    }
+
+    #[test]
+    fn chunked() {
+        let body =
+            b"4\r\nWiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\n";
+        let mut out = String::new();
+        Chunked::new(&body[..]).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "Wikipedia in \r\n\r\nchunks.");
+        for bad in [&b"zz\r\n"[..], b"5\r\nab", b"2\r\nabXY", b"3\r\nabc\r\n"] {
+            let mut out = Vec::new();
+            assert!(Chunked::new(bad).read_to_end(&mut out).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Against a real socket: a tiny server thread speaking chunked after a redirect.
+    #[test]
+    fn get_follows_redirect_and_decodes_chunked() {
+        use std::net::TcpListener;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for (i, s) in l.incoming().take(2).enumerate() {
+                let mut s = s.unwrap();
+                let mut req = Vec::new();
+                let mut byte = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                    req.push(byte[0]);
+                }
+                let resp: &[u8] = if i == 0 {
+                    b"HTTP/1.1 301 Moved\r\nLocation: /real\r\nContent-Length: 0\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                };
+                s.write_all(resp).unwrap();
+            }
+        });
+        let mut out = Vec::new();
+        let opts = Options {
+            timeout: Duration::from_secs(5),
+            dns: vec![],
+        };
+        let n = get(
+            &format!("http://127.0.0.1:{port}/start"),
+            &opts,
+            &mut out,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(n, 5);
+        assert_eq!(out, b"abcde");
+    }
+}
