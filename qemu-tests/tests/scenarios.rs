@@ -347,18 +347,19 @@ fn prompt_timeout_boots_ontimeout() {
         ],
     );
     assert_absent(&con, "SCENARIO-WRONG-RESCUE");
-    // The wait: from the last menu line to the next console line.
+    // The wait: from the last menu line to pxeinit's next log line (the
+    // prompt line itself, if any, comes at once).
     let i = con
         .lines
         .iter()
         .position(|(_, l)| l.contains("Rescue shell"))
         .expect("menu line");
     let shown = con.lines[i].0;
-    let (next, line) = con
-        .lines
-        .get(i + 1)
+    let (next, line) = con.lines[i + 1..]
+        .iter()
+        .find(|(_, l)| l.contains("pxeinit:"))
         .cloned()
-        .expect("a line after the menu");
+        .expect("a pxeinit line after the menu");
     let waited = next - shown;
     eprintln!("prompt: waited {waited:.2} s after the menu (next: {line})");
     assert!(

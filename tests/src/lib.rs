@@ -103,7 +103,11 @@ pub fn pxeinit_bin() -> PathBuf {
             .stderr(Stdio::inherit())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {cargo} build -p pxeinit: {e}"));
-        assert!(out.status.success(), "cargo build -p pxeinit failed: {}", out.status);
+        assert!(
+            out.status.success(),
+            "cargo build -p pxeinit failed: {}",
+            out.status
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -213,7 +217,10 @@ impl Lab {
         }
         for b in ["ip", "nft", "sha256sum"].iter().chain(needs) {
             if which(b).is_none() {
-                skip(name, &format!("{b} not installed (cargo xtask test installs it)"));
+                skip(
+                    name,
+                    &format!("{b} not installed (cargo xtask test installs it)"),
+                );
                 return None;
             }
         }
@@ -235,12 +242,35 @@ impl Lab {
         let (s, c) = (lab.srv_ns.as_str(), lab.cli_ns.as_str());
         sh(&["ip", "netns", "add", s]);
         sh(&["ip", "netns", "add", c]);
-        sh(&["ip", "-n", s, "link", "add", SERVER_IF, "type", "veth", "peer", "name", CLIENT_IF, "netns", c]);
-        sh(&["ip", "-n", s, "addr", "add", &format!("{SERVER}/24"), "dev", SERVER_IF]);
-        sh(&["ip", "-n", s, "addr", "add", &format!("{SERVER2}/24"), "dev", SERVER_IF]);
+        sh(&[
+            "ip", "-n", s, "link", "add", SERVER_IF, "type", "veth", "peer", "name", CLIENT_IF,
+            "netns", c,
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            s,
+            "addr",
+            "add",
+            &format!("{SERVER}/24"),
+            "dev",
+            SERVER_IF,
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            s,
+            "addr",
+            "add",
+            &format!("{SERVER2}/24"),
+            "dev",
+            SERVER_IF,
+        ]);
         sh(&["ip", "-n", s, "link", "set", "lo", "up"]);
         sh(&["ip", "-n", s, "link", "set", SERVER_IF, "up"]);
-        sh(&["ip", "-n", c, "link", "set", CLIENT_IF, "address", CLIENT_MAC]);
+        sh(&[
+            "ip", "-n", c, "link", "set", CLIENT_IF, "address", CLIENT_MAC,
+        ]);
         sh(&["ip", "-n", c, "link", "set", "lo", "up"]);
         Some(lab)
     }
@@ -293,11 +323,14 @@ impl Lab {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("{name}: cannot start {argv:?}: {e}"));
-        self.procs.lock().unwrap_or_else(|e| e.into_inner()).push(Proc {
-            name: name.into(),
-            child,
-            log,
-        });
+        self.procs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Proc {
+                name: name.into(),
+                child,
+                log,
+            });
     }
 
     /// The log of server `name` so far.
@@ -320,7 +353,10 @@ impl Lab {
         for p in procs.iter_mut() {
             if let Ok(Some(st)) = p.child.try_wait() {
                 let log = fs::read_to_string(&p.log).unwrap_or_default();
-                panic!("{}: server {} exited early ({st}):\n{log}", self.name, p.name);
+                panic!(
+                    "{}: server {} exited early ({st}):\n{log}",
+                    self.name, p.name
+                );
             }
         }
     }
@@ -332,7 +368,13 @@ impl Lab {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let out = Command::new("ip")
-                .args(["netns", "exec", &self.srv_ns, "cat", &format!("/proc/net/{proto}")])
+                .args([
+                    "netns",
+                    "exec",
+                    &self.srv_ns,
+                    "cat",
+                    &format!("/proc/net/{proto}"),
+                ])
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                 .unwrap_or_default();
@@ -441,7 +483,10 @@ impl Lab {
     pub fn thread_in_server_ns<F: FnOnce(Arc<AtomicBool>) + Send + 'static>(&self, f: F) {
         let stop = self.stop.clone();
         let h = spawn_in_ns(&self.srv_ns, move || f(stop));
-        self.threads.lock().unwrap_or_else(|e| e.into_inner()).push(h);
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(h);
     }
 
     // ----- servers -------------------------------------------------------
@@ -487,7 +532,11 @@ impl Lab {
         self.spawn_env(
             "kea",
             &["kea-dhcp4", "-c", &conf.to_string_lossy()],
-            &[("KEA_PIDFILE_DIR", &d), ("KEA_LOCKFILE_DIR", &d), ("KEA_LOGGER_DESTINATION", "stdout")],
+            &[
+                ("KEA_PIDFILE_DIR", &d),
+                ("KEA_LOCKFILE_DIR", &d),
+                ("KEA_LOGGER_DESTINATION", "stdout"),
+            ],
         );
         self.wait_port("udp", 67);
     }
@@ -505,7 +554,11 @@ impl Lab {
             ),
         );
         self.file("udhcpd.leases", "");
-        let bb = if which("udhcpd").is_some() { vec!["udhcpd"] } else { vec!["busybox", "udhcpd"] };
+        let bb = if which("udhcpd").is_some() {
+            vec!["udhcpd"]
+        } else {
+            vec!["busybox", "udhcpd"]
+        };
         let mut argv = bb;
         let c = conf.to_string_lossy().into_owned();
         argv.extend(["-f", c.as_str()]);
@@ -518,7 +571,17 @@ impl Lab {
         let root = self.root().to_string_lossy().into_owned();
         self.spawn(
             "tftpd-hpa",
-            &["in.tftpd", "--foreground", "--listen", "--address", &format!("{addr}:69"), "--user", "root", "--secure", &root],
+            &[
+                "in.tftpd",
+                "--foreground",
+                "--listen",
+                "--address",
+                &format!("{addr}:69"),
+                "--user",
+                "root",
+                "--secure",
+                &root,
+            ],
         );
         self.wait_port("udp", 69);
     }
@@ -553,7 +616,18 @@ impl Lab {
         );
         let c = conf.to_string_lossy().into_owned();
         let p = format!("{d}/");
-        self.spawn("nginx", &["nginx", "-p", &p, "-c", &c, "-e", &format!("{d}/nginx-error.log")]);
+        self.spawn(
+            "nginx",
+            &[
+                "nginx",
+                "-p",
+                &p,
+                "-c",
+                &c,
+                "-e",
+                &format!("{d}/nginx-error.log"),
+            ],
+        );
         self.wait_port("tcp", 8080);
     }
 }
@@ -588,8 +662,12 @@ impl Drop for Lab {
             }
             eprintln!("---- nft (client) ----\n{}", self.nft_list(&self.cli_ns));
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.cli_ns]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.srv_ns]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.cli_ns])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.srv_ns])
+            .status();
         if failed && std::env::var_os("PXEINIT_KEEP_LAB").is_some() {
             eprintln!("kept {}", self.dir.display());
         } else {
@@ -643,8 +721,16 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         };
         let secs = self.start.elapsed().as_secs_f64();
-        let stdout = self.stdout.take().and_then(|h| h.join().ok()).unwrap_or_default();
-        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stdout = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         let json = serde_json::from_str(&stdout).ok();
         Run {
             status,
@@ -683,16 +769,32 @@ pub struct Run {
 impl Run {
     /// The plan, panicking with the log if pxeinit failed.
     pub fn plan(&self) -> &serde_json::Value {
-        assert!(!self.killed, "pxeinit did not finish in time ({:.1} s); log:\n{}", self.secs, self.stderr);
-        assert!(self.status.success(), "pxeinit failed ({}); log:\n{}", self.status, self.stderr);
-        self.json
-            .as_ref()
-            .unwrap_or_else(|| panic!("pxeinit printed no JSON plan:\n{}\nlog:\n{}", self.stdout, self.stderr))
+        assert!(
+            !self.killed,
+            "pxeinit did not finish in time ({:.1} s); log:\n{}",
+            self.secs, self.stderr
+        );
+        assert!(
+            self.status.success(),
+            "pxeinit failed ({}); log:\n{}",
+            self.status,
+            self.stderr
+        );
+        self.json.as_ref().unwrap_or_else(|| {
+            panic!(
+                "pxeinit printed no JSON plan:\n{}\nlog:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// The failure message (last stderr line), panicking if pxeinit succeeded.
     pub fn error(&self) -> String {
-        assert!(!self.killed, "pxeinit did not finish in time ({:.1} s); log:\n{}", self.secs, self.stderr);
+        assert!(
+            !self.killed,
+            "pxeinit did not finish in time ({:.1} s); log:\n{}",
+            self.secs, self.stderr
+        );
         assert!(
             !self.status.success(),
             "pxeinit should have failed but succeeded; plan:\n{}\nlog:\n{}",
@@ -714,8 +816,18 @@ impl Run {
     /// Assert that `path` was downloaded with sha256 `sha` and `bytes` bytes.
     pub fn assert_download(&self, path: &str, sha: &str, bytes: u64) {
         let d = self.download(path);
-        assert_eq!(d["bytes"].as_u64(), Some(bytes), "{path}: size; plan:\n{}", self.stdout);
-        assert_eq!(d["sha256"].as_str(), Some(sha), "{path}: sha256 differs; log:\n{}", self.stderr);
+        assert_eq!(
+            d["bytes"].as_u64(),
+            Some(bytes),
+            "{path}: size; plan:\n{}",
+            self.stdout
+        );
+        assert_eq!(
+            d["sha256"].as_str(),
+            Some(sha),
+            "{path}: sha256 differs; log:\n{}",
+            self.stderr
+        );
     }
 }
 
@@ -793,7 +905,13 @@ impl Relay {
         lab.thread_in_server_ns(move |stop| {
             let l = UdpSocket::bind(SocketAddrV4::new(listen, 69)).expect("relay: bind :69");
             let _ = ready_tx.send(());
-            relay_loop(l, SocketAddr::V4(SocketAddrV4::new(upstream, 69)), imp, &stop, &st);
+            relay_loop(
+                l,
+                SocketAddr::V4(SocketAddrV4::new(upstream, 69)),
+                imp,
+                &stop,
+                &st,
+            );
         });
         ready_rx
             .recv_timeout(Duration::from_secs(5))
@@ -807,7 +925,13 @@ impl Relay {
     }
 }
 
-fn relay_loop(l: UdpSocket, upstream: SocketAddr, imp: Impair, stop: &AtomicBool, st: &Mutex<RelayStats>) {
+fn relay_loop(
+    l: UdpSocket,
+    upstream: SocketAddr,
+    imp: Impair,
+    stop: &AtomicBool,
+    st: &Mutex<RelayStats>,
+) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
@@ -831,17 +955,23 @@ fn relay_loop(l: UdpSocket, upstream: SocketAddr, imp: Impair, stop: &AtomicBool
                 continue;
             }
             for (i, f) in fds.iter().enumerate() {
-                if f.revents().map(|r| r.contains(PollFlags::POLLIN)).unwrap_or(false) {
+                if f.revents()
+                    .map(|r| r.contains(PollFlags::POLLIN))
+                    .unwrap_or(false)
+                {
                     ready.push((i, true));
                 }
             }
         }
         for (i, _) in ready {
             if i == 0 {
-                let Ok((n, from)) = l.recv_from(&mut buf) else { continue };
+                let Ok((n, from)) = l.recv_from(&mut buf) else {
+                    continue;
+                };
                 let s = sessions.entry(from).or_insert_with(|| Session {
                     client: from,
-                    down: UdpSocket::bind(SocketAddrV4::new(listen_ip, 0)).expect("relay: bind down"),
+                    down: UdpSocket::bind(SocketAddrV4::new(listen_ip, 0))
+                        .expect("relay: bind down"),
                     up: UdpSocket::bind("0.0.0.0:0").expect("relay: bind up"),
                     server_tid: None,
                     held_up: None,
@@ -855,20 +985,35 @@ fn relay_loop(l: UdpSocket, upstream: SocketAddr, imp: Impair, stop: &AtomicBool
             }
             let k = keys[(i - 1) / 2];
             let from_client = (i - 1) % 2 == 0;
-            let Some(s) = sessions.get_mut(&k) else { continue };
+            let Some(s) = sessions.get_mut(&k) else {
+                continue;
+            };
             s.last = Instant::now();
             let mut stats = st.lock().unwrap_or_else(|e| e.into_inner());
             if from_client {
-                let Ok((n, from)) = s.down.recv_from(&mut buf) else { continue };
+                let Ok((n, from)) = s.down.recv_from(&mut buf) else {
+                    continue;
+                };
                 if from != s.client {
                     continue;
                 }
                 let dst = s.server_tid.unwrap_or(upstream);
                 let pkt = buf[..n].to_vec();
-                forward(&s.up, dst, pkt, &mut s.held_up, imp, &mut rng, &mut stats, false);
+                forward(
+                    &s.up,
+                    dst,
+                    pkt,
+                    &mut s.held_up,
+                    imp,
+                    &mut rng,
+                    &mut stats,
+                    false,
+                );
                 stats.up += 1;
             } else {
-                let Ok((n, from)) = s.up.recv_from(&mut buf) else { continue };
+                let Ok((n, from)) = s.up.recv_from(&mut buf) else {
+                    continue;
+                };
                 if s.server_tid.is_none() {
                     s.server_tid = Some(from);
                 }
@@ -879,7 +1024,16 @@ fn relay_loop(l: UdpSocket, upstream: SocketAddr, imp: Impair, stop: &AtomicBool
                     stats.junk += 1;
                 }
                 let client = s.client;
-                forward(&s.down, client, pkt, &mut s.held_down, imp, &mut rng, &mut stats, true);
+                forward(
+                    &s.down,
+                    client,
+                    pkt,
+                    &mut s.held_down,
+                    imp,
+                    &mut rng,
+                    &mut stats,
+                    true,
+                );
                 stats.down += 1;
             }
         }
@@ -938,7 +1092,9 @@ fn junk_from(pkt: &[u8], rng: &mut Rng) -> Vec<u8> {
     match rng.next() % 4 {
         0 => pkt[..(rng.next() as usize % pkt.len().max(1)).min(3)].to_vec(),
         1 => pkt[..rng.next() as usize % pkt.len().max(1)].to_vec(),
-        2 => (0..(rng.next() % 600) as usize).map(|_| rng.next() as u8).collect(),
+        2 => (0..(rng.next() % 600) as usize)
+            .map(|_| rng.next() as u8)
+            .collect(),
         _ => {
             let mut v = pkt.to_vec();
             if v.len() >= 2 {
@@ -968,10 +1124,15 @@ impl Junk {
         let sent = Arc::new(AtomicU32::new(0));
         let s2 = sent.clone();
         lab.thread_in_server_ns(move |stop| {
-            let bc = UdpSocket::bind(SocketAddrV4::new(SERVER, 67)).or_else(|_| UdpSocket::bind(SocketAddrV4::new(SERVER, 0)));
-            let Ok(bc) = bc else { return };
+            let Ok(bc) = UdpSocket::bind(SocketAddrV4::new(SERVER, 0)) else {
+                return;
+            };
             let _ = bc.set_broadcast(true);
-            let _ = nix::sys::socket::setsockopt(&bc, nix::sys::socket::sockopt::BindToDevice, &std::ffi::OsString::from(SERVER_IF));
+            let _ = nix::sys::socket::setsockopt(
+                &bc,
+                nix::sys::socket::sockopt::BindToDevice,
+                &std::ffi::OsString::from(SERVER_IF),
+            );
             let uni = UdpSocket::bind(SocketAddrV4::new(SERVER, 0)).expect("junk: bind");
             let _ = uni.set_nonblocking(true);
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -987,7 +1148,11 @@ impl Junk {
                         if port == 68 {
                             continue;
                         }
-                        let dst = if ip.is_unspecified() { Ipv4Addr::new(192, 168, 77, 255) } else { ip };
+                        let dst = if ip.is_unspecified() {
+                            Ipv4Addr::new(192, 168, 77, 255)
+                        } else {
+                            ip
+                        };
                         let len = (rng.next() % 1500) as usize;
                         let p: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                         if uni.send_to(&p, SocketAddrV4::new(dst, port)).is_ok() {

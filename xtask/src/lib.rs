@@ -9,7 +9,9 @@
 //!   its command line and powers off.
 //! - [`qemu`]: run `qemu-system-s390x` and read its console.
 //! - [`disk`]: a bootable ISO "local disk" for LOCALBOOT tests.
+//! - [`bench`]: `cargo xtask bench`, the numbers in BENCHMARKS.md.
 
+pub mod bench;
 pub mod disk;
 pub mod qemu;
 

@@ -16,6 +16,9 @@ cargo xtask <command>
                                     (unit, host integration as root, QEMU boots)
   deps [--test]                     only install the packages and rustup target
   kernel                            only fetch and unpack the Debian s390x kernel
+  bench [--only boot|size|net] [--out FILE] ...
+                                    run the benchmarks, update BENCHMARKS.md
+                                    (cargo xtask bench --help)
   disk --out FILE [--marker STR] [--cmdline STR]
                                     build a bootable ISO local disk (Debian kernel,
                                     busybox /init printing STR) for LOCALBOOT tests
@@ -39,6 +42,7 @@ fn real_main() -> Result<()> {
         "image" => image(&rest),
         "demo" => demo(&rest),
         "test" => test(&rest),
+        "bench" => xtask::bench::main(&rest),
         "deps" => {
             if rest.iter().any(|a| a == "--test") {
                 deps::ensure(&[deps::BOOT, deps::TEST])

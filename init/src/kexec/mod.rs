@@ -208,7 +208,7 @@ impl Drop for Map {
 /// (used by dry runs to check the image and the command line).
 pub fn check(kernel: &File, initrd_len: u64, cmdline: &str) -> Result<(), KexecError> {
     let k = Map::new(kernel, "kernel")?;
-    s390::plan(k.bytes(), initrd_len, cmdline)?;
+    s390::plan(k.bytes(), initrd_len, cmdline, &[])?;
     Ok(())
 }
 
@@ -218,6 +218,61 @@ struct KexecSegment {
     bufsz: libc::size_t,
     mem: libc::c_ulong,
     memsz: libc::size_t,
+}
+
+/// Physical ranges where code has run and QEMU TCG may keep translations
+/// the new kernel must not see (see `s390.rs`): the running kernel's image
+/// (from /proc/iomem) and the pages of our own executable mappings (from
+/// /proc/self/pagemap; static pxeinit and the target's static binaries
+/// both load at 0x1000000, so a stale translation would be found at the
+/// same address). Both files need root, as kexec_load does.
+#[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
+fn executed_ranges() -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    if let Some(end) = std::fs::read_to_string("/proc/iomem")
+        .ok()
+        .and_then(|t| s390::kernel_end(&t))
+    {
+        out.push((s390::KERNEL_OFFSET, end));
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let Ok(pagemap) = File::open("/proc/self/pagemap") else {
+        return out;
+    };
+    for (start, end) in exec_mappings(&maps) {
+        let mut va = start;
+        while va < end {
+            let mut e = [0u8; 8];
+            if std::os::unix::fs::FileExt::read_exact_at(&pagemap, &mut e, va / 4096 * 8).is_ok() {
+                let v = u64::from_ne_bytes(e);
+                let pfn = v & ((1 << 55) - 1);
+                if v >> 63 == 1 && pfn != 0 {
+                    out.push((pfn * 4096, pfn * 4096 + 4096));
+                }
+            }
+            va += 4096;
+        }
+    }
+    out
+}
+
+/// `[start, end)` of the executable mappings in a /proc/PID/maps text.
+#[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
+fn exec_mappings(maps: &str) -> Vec<(u64, u64)> {
+    maps.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (range, perms) = (f.next()?, f.next()?);
+            if perms.as_bytes().get(2) != Some(&b'x') {
+                return None;
+            }
+            let (a, b) = range.split_once('-')?;
+            Some((
+                u64::from_str_radix(a, 16).ok()?,
+                u64::from_str_radix(b, 16).ok()?,
+            ))
+        })
+        .collect()
 }
 
 /// `kexec_load` with the s390x layout of [`s390::plan`].
@@ -233,7 +288,7 @@ fn load_segments(
         None => None,
     };
     let ilen = i.as_ref().map(|m| m.len as u64).unwrap_or(0);
-    let plan = s390::plan(k.bytes(), ilen, cmdline)?;
+    let plan = s390::plan(k.bytes(), ilen, cmdline, &executed_ranges())?;
     let kb = k.bytes_mut();
     for (at, bytes) in &plan.patches {
         kb[*at..*at + bytes.len()].copy_from_slice(bytes);
@@ -309,5 +364,17 @@ pub fn execute() -> KexecError {
             call: "reboot(LINUX_REBOOT_CMD_KEXEC)".into(),
             err: io::Error::from(e),
         },
+    }
+}
+
+#[cfg(test)]
+mod test {
+    #[test]
+    fn exec_mappings() {
+        let m = "01000000-01150000 r-xp 00000000 00:02 7 /init\n01160000-01170000 rw-p 00150000 00:02 7 /init\n3ffe0000-3ffe2000 r-xp 00000000 00:00 0 [vdso]\nbad line\n";
+        assert_eq!(
+            super::exec_mappings(m),
+            [(0x1000000, 0x1150000), (0x3ffe0000, 0x3ffe2000)]
+        );
     }
 }

@@ -150,8 +150,16 @@ pub struct Plan {
 }
 
 /// Lay out `kernel` (the whole image file), an initrd of `initrd_len` bytes
-/// (0 for none) and `cmdline`.
-pub fn plan(kernel: &[u8], initrd_len: u64, cmdline: &str) -> Result<Plan, LayoutError> {
+/// (0 for none) and `cmdline`. The stub rewrites `[0x10000, stub)` (the
+/// new image and its decompressor heap) and the `extra` `[start, end)`
+/// ranges: where the running kernel and pxeinit have executed code (see
+/// [`kernel_end`] and the page lists `kexec::load` collects).
+pub fn plan(
+    kernel: &[u8],
+    initrd_len: u64,
+    cmdline: &str,
+    extra: &[(u64, u64)],
+) -> Result<Plan, LayoutError> {
     let limit = check_image(kernel)?;
     if cmdline.contains('\0') {
         return Err(LayoutError::CmdlineNul);
@@ -178,7 +186,7 @@ pub fn plan(kernel: &[u8], initrd_len: u64, cmdline: &str) -> Result<Plan, Layou
         memsz: align_up(initrd_len, PAGE),
         bufsz: initrd_len,
     });
-    let stub = stub(KERNEL_OFFSET, stub_addr, KERNEL_OFFSET);
+    let stub = stub(&purge_ranges(extra, stub_addr), KERNEL_OFFSET);
     let stub_seg = SegmentPlan {
         mem: stub_addr,
         memsz: PAGE,
@@ -208,40 +216,131 @@ pub fn plan(kernel: &[u8], initrd_len: u64, cmdline: &str) -> Result<Plan, Layou
     })
 }
 
-/// The stub: rewrite every 4-byte word of `[start, end)` with its own
-/// value, then branch to `entry`. It runs in ESA/390 31-bit mode (the PSW
-/// that `relocate_kernel` loads has the 31-bit addressing bit set), so it
-/// uses only ESA/390 instructions.
+/// The highest address the stub can reach: it runs with 31-bit addressing.
+pub const STUB_REACH: u64 = 1 << 31;
+
+/// Most ranges the stub's table holds (it must fit its page).
+pub const MAX_RANGES: usize = (PAGE as usize - STUB_CODE) / 8 - 1;
+
+/// The `[start, end)` ranges the stub rewrites: `[0x10000, stub)` plus
+/// `extra`, clipped to `[0x10000, 2 GiB)`, without the stub's own page,
+/// word aligned, sorted and merged; if there are more than
+/// [`MAX_RANGES`], the closest neighbours are joined (rewriting the gap
+/// too, which is harmless).
+pub fn purge_ranges(extra: &[(u64, u64)], stub_addr: u64) -> Vec<(u64, u64)> {
+    let mut v: Vec<(u64, u64)> = Vec::new();
+    let mut push = |a: u64, b: u64| {
+        let (a, b) = (align_up(a.max(KERNEL_OFFSET), 4), b.min(STUB_REACH) & !3);
+        if a < b {
+            v.push((a, b));
+        }
+    };
+    push(KERNEL_OFFSET, stub_addr);
+    for &(a, b) in extra {
+        push(a, b.min(stub_addr));
+        push(a.max(stub_addr + PAGE), b);
+    }
+    v.sort();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    while out.len() > MAX_RANGES {
+        // Join the pair with the smallest gap, unless it spans the stub.
+        let i = (0..out.len() - 1)
+            .filter(|&i| !(out[i].1 <= stub_addr && out[i + 1].0 > stub_addr))
+            .min_by_key(|&i| out[i + 1].0 - out[i].1)
+            .unwrap_or(0);
+        out[i].1 = out[i + 1].1;
+        out.remove(i + 1);
+    }
+    out
+}
+
+/// The end of the running kernel's image (code, data, bss) from the
+/// indented lines of /proc/iomem; `None` when they are not there (not
+/// root: the kernel shows zeros).
+pub fn kernel_end(iomem: &str) -> Option<u64> {
+    iomem
+        .lines()
+        .filter(|l| l.starts_with(' '))
+        .filter_map(|l| {
+            let (range, what) = l.trim().split_once(" : ")?;
+            if !what.trim().starts_with("Kernel ") {
+                return None;
+            }
+            let end = u64::from_str_radix(range.split_once('-')?.1.trim(), 16).ok()?;
+            (end > 0).then_some(end + 1)
+        })
+        .max()
+}
+
+/// Bytes of code before the table; see [`stub`].
+const STUB_CODE: usize = 0x38;
+
+/// The stub: rewrite every 4-byte word of each `[start, end)` range with
+/// its own value, then branch to `entry`. It runs in ESA/390 31-bit mode
+/// (the PSW that `relocate_kernel` loads has the 31-bit addressing bit set),
+/// so it uses only ESA/390 instructions. The ranges follow the code as a
+/// table of big-endian (start, word count) pairs ending with (0, 0).
 ///
 /// ```text
-/// off  bytes         instruction             meaning
-/// 0x00 0d d0         basr %r13,0             r13 = 0x02 (base)
-/// 0x02 58 20 d0 1e   l    %r2,0x1e(%r13)     r2 = start   (word at 0x20)
-/// 0x06 58 30 d0 22   l    %r3,0x22(%r13)     r3 = count   (word at 0x24)
-/// 0x0a 58 40 20 00   l    %r4,0(%r2)         loop: r4 = *r2
-/// 0x0e 50 40 20 00   st   %r4,0(%r2)               *r2 = r4
-/// 0x12 41 20 20 04   la   %r2,4(%r2)               r2 += 4
-/// 0x16 46 30 d0 08   bct  %r3,0x08(%r13)     if --r3 != 0 goto loop (0x0a)
-/// 0x1a 58 10 d0 26   l    %r1,0x26(%r13)     r1 = entry   (word at 0x28)
-/// 0x1e 07 f1         br   %r1                jump to the kernel
-/// 0x20 start, 0x24 count (words), 0x28 entry: big-endian u32
+/// off  bytes         instruction              meaning
+/// 0x00 0d d0         basr %r13,0              r13 = 0x02 (base)
+/// 0x02 41 50 d0 36   la   %r5,0x36(%r13)      r5 = table (0x38)
+/// 0x06 58 20 50 00   l    %r2,0(%r5)          next: r2 = start
+/// 0x0a 58 30 50 04   l    %r3,4(%r5)                r3 = word count
+/// 0x0e 12 33         ltr  %r3,%r3
+/// 0x10 47 80 d0 2a   bc   8,0x2a(%r13)        if r3 == 0 goto done (0x2c)
+/// 0x14 58 40 20 00   l    %r4,0(%r2)          loop: r4 = *r2
+/// 0x18 50 40 20 00   st   %r4,0(%r2)                *r2 = r4
+/// 0x1c 41 20 20 04   la   %r2,4(%r2)                r2 += 4
+/// 0x20 46 30 d0 12   bct  %r3,0x12(%r13)      if --r3 != 0 goto loop (0x14)
+/// 0x24 41 50 50 08   la   %r5,8(%r5)          r5 += 8
+/// 0x28 47 f0 d0 04   bc   15,0x04(%r13)       goto next (0x06)
+/// 0x2c 58 10 d0 32   l    %r1,0x32(%r13)      done: r1 = entry (word at 0x34)
+/// 0x30 07 f1         br   %r1                 jump to the kernel
+/// 0x32 07 00         nopr                     padding
+/// 0x34 entry, 0x38 table
 /// ```
-pub fn stub(start: u64, end: u64, entry: u64) -> Vec<u8> {
-    let count = ((end.saturating_sub(start)) / 4).max(1) as u32;
+///
+/// A range is at most 2^32 - 1 words; longer ones are split.
+pub fn stub(ranges: &[(u64, u64)], entry: u64) -> Vec<u8> {
     let mut s = vec![
         0x0d, 0xd0, // basr %r13,0
-        0x58, 0x20, 0xd0, 0x1e, // l %r2,0x1e(%r13)
-        0x58, 0x30, 0xd0, 0x22, // l %r3,0x22(%r13)
+        0x41, 0x50, 0xd0, 0x36, // la %r5,0x36(%r13)
+        0x58, 0x20, 0x50, 0x00, // l %r2,0(%r5)
+        0x58, 0x30, 0x50, 0x04, // l %r3,4(%r5)
+        0x12, 0x33, // ltr %r3,%r3
+        0x47, 0x80, 0xd0, 0x2a, // bc 8,0x2a(%r13)
         0x58, 0x40, 0x20, 0x00, // l %r4,0(%r2)
         0x50, 0x40, 0x20, 0x00, // st %r4,0(%r2)
         0x41, 0x20, 0x20, 0x04, // la %r2,4(%r2)
-        0x46, 0x30, 0xd0, 0x08, // bct %r3,0x08(%r13)
-        0x58, 0x10, 0xd0, 0x26, // l %r1,0x26(%r13)
+        0x46, 0x30, 0xd0, 0x12, // bct %r3,0x12(%r13)
+        0x41, 0x50, 0x50, 0x08, // la %r5,8(%r5)
+        0x47, 0xf0, 0xd0, 0x04, // bc 15,0x04(%r13)
+        0x58, 0x10, 0xd0, 0x32, // l %r1,0x32(%r13)
         0x07, 0xf1, // br %r1
+        0x07, 0x00, // nopr
     ];
-    s.extend_from_slice(&(start as u32).to_be_bytes());
-    s.extend_from_slice(&count.to_be_bytes());
     s.extend_from_slice(&(entry as u32).to_be_bytes());
+    debug_assert_eq!(s.len(), STUB_CODE);
+    let max_entries = MAX_RANGES;
+    let mut n = 0;
+    for &(a, b) in ranges {
+        let mut start = a;
+        while start + 4 <= b && n < max_entries {
+            let words = ((b - start) / 4).min(u64::from(u32::MAX));
+            s.extend_from_slice(&(start as u32).to_be_bytes());
+            s.extend_from_slice(&(words as u32).to_be_bytes());
+            start += words * 4;
+            n += 1;
+        }
+    }
+    s.extend_from_slice(&[0; 8]);
     s
 }
 
@@ -260,7 +359,7 @@ mod test {
     #[test]
     fn layout_of_a_5mb_kernel() {
         let k = fake_kernel(5_066_752, 4096);
-        let p = plan(&k, 3_000_001, "console=ttysclp0 x=1").unwrap();
+        let p = plan(&k, 3_000_001, "console=ttysclp0 x=1", &[]).unwrap();
         assert_eq!(p.kernel.mem, 0x10000);
         assert_eq!(p.kernel.bufsz, 5_066_752 - 0x10000);
         assert_eq!(p.kernel.memsz % 4096, 0);
@@ -299,7 +398,7 @@ mod test {
     #[test]
     fn big_kernel_pushes_initrd_up() {
         let k = fake_kernel(9 << 20, 0);
-        let p = plan(&k, 10, "").unwrap();
+        let p = plan(&k, 10, "", &[]).unwrap();
         let i = p.initrd.unwrap();
         assert_eq!(i.mem, 10 << 20, "above image end + heap, 1 MiB aligned");
         assert!(i.mem >= (9 << 20) + HEAP_CLEAR);
@@ -308,7 +407,7 @@ mod test {
     #[test]
     fn no_initrd() {
         let k = fake_kernel(5 << 20, 0);
-        let p = plan(&k, 0, "a").unwrap();
+        let p = plan(&k, 0, "a", &[]).unwrap();
         assert!(p.initrd.is_none());
         assert_eq!(p.patches[0].1, vec![0; 8]);
         assert_eq!(p.patches[1].1, vec![0; 8]);
@@ -318,66 +417,106 @@ mod test {
     #[test]
     fn cmdline_limit() {
         let k = fake_kernel(1 << 20, 0);
-        assert!(plan(&k, 0, &"x".repeat(895)).is_ok());
+        assert!(plan(&k, 0, &"x".repeat(895), &[]).is_ok());
         assert_eq!(
-            plan(&k, 0, &"x".repeat(896)),
+            plan(&k, 0, &"x".repeat(896), &[]),
             Err(LayoutError::CmdlineTooLong {
                 len: 896,
                 limit: 896
             })
         );
         let k = fake_kernel(1 << 20, 4096);
-        assert!(plan(&k, 0, &"x".repeat(4095)).is_ok());
-        assert!(plan(&k, 0, &"x".repeat(4096)).is_err());
-        assert_eq!(plan(&k, 0, "a\0b"), Err(LayoutError::CmdlineNul));
+        assert!(plan(&k, 0, &"x".repeat(4095), &[]).is_ok());
+        assert!(plan(&k, 0, &"x".repeat(4096), &[]).is_err());
+        assert_eq!(plan(&k, 0, "a\0b", &[]), Err(LayoutError::CmdlineNul));
     }
 
     #[test]
     fn refuses_non_s390_images() {
         assert_eq!(
-            plan(b"\x7fELF", 0, ""),
+            plan(b"\x7fELF", 0, "", &[]),
             Err(LayoutError::NotS390Image { len: 4 })
         );
         let mut k = fake_kernel(1 << 20, 0);
         k[field::MAGIC] = b'X';
         assert!(matches!(
-            plan(&k, 0, ""),
+            plan(&k, 0, "", &[]),
             Err(LayoutError::NotS390Image { .. })
         ));
     }
 
     #[test]
     fn stub_encoding() {
-        let s = stub(0x10000, 0x4f5000, 0x10000);
-        assert_eq!(s.len(), 0x2c);
-        let expect: [u8; 0x2c] = [
-            0x0d, 0xd0, 0x58, 0x20, 0xd0, 0x1e, 0x58, 0x30, 0xd0, 0x22, 0x58, 0x40, 0x20, 0x00,
-            0x50, 0x40, 0x20, 0x00, 0x41, 0x20, 0x20, 0x04, 0x46, 0x30, 0xd0, 0x08, 0x58, 0x10,
-            0xd0, 0x26, 0x07, 0xf1, 0x00, 0x01, 0x00, 0x00, 0x00, 0x13, 0x94, 0x00, 0x00, 0x01,
-            0x00, 0x00,
+        let s = stub(&[(0x10000, 0x4f5000), (0x4f6000, 0x800000)], 0x10000);
+        let expect: [u8; 0x38] = [
+            0x0d, 0xd0, 0x41, 0x50, 0xd0, 0x36, 0x58, 0x20, 0x50, 0x00, 0x58, 0x30, 0x50, 0x04,
+            0x12, 0x33, 0x47, 0x80, 0xd0, 0x2a, 0x58, 0x40, 0x20, 0x00, 0x50, 0x40, 0x20, 0x00,
+            0x41, 0x20, 0x20, 0x04, 0x46, 0x30, 0xd0, 0x12, 0x41, 0x50, 0x50, 0x08, 0x47, 0xf0,
+            0xd0, 0x04, 0x58, 0x10, 0xd0, 0x32, 0x07, 0xf1, 0x07, 0x00, 0x00, 0x01, 0x00, 0x00,
         ];
-        assert_eq!(s, expect);
-        // The displacements point at the data words and the loop head,
-        // relative to the base (0x02) that basr sets.
-        let base = 2usize;
-        assert_eq!(&s[0x20..0x24], &0x10000u32.to_be_bytes());
-        assert_eq!(s[2 + 3] as usize + base, 0x20);
-        assert_eq!(s[6 + 3] as usize + base, 0x24);
-        assert_eq!(s[0x1a + 3] as usize + base, 0x28);
-        assert_eq!(s[0x16 + 3] as usize + base, 0x0a);
+        assert_eq!(&s[..0x38], &expect);
+        let words: Vec<u32> = s[0x38..]
+            .chunks(4)
+            .map(|c| u32::from_be_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(words, [0x10000, 0x139400, 0x4f6000, 0xc2800, 0, 0]);
+        // Displacements (relative to the base 0x02 that basr sets) point at
+        // the table, `done`, the entry word, the loop head and `next`.
+        let disp = |at: usize| s[at + 3] as usize + 2;
+        assert_eq!(disp(0x02), 0x38);
+        assert_eq!(disp(0x10), 0x2c);
+        assert_eq!(disp(0x2c), 0x34);
+        assert_eq!(disp(0x20), 0x14);
+        assert_eq!(disp(0x28), 0x06);
     }
 
     #[test]
-    fn stub_covers_kernel_and_heap_not_initrd() {
+    fn purge_ranges_merge_skip_stub_and_clip() {
+        let stub = 0x4f5000;
+        // Kernel area up to 14 MiB, two pxeinit text pages, one beyond 2 GiB.
+        let extra = [
+            (0x10000, 0xe00000),
+            (0x3000_0000, 0x3000_1000),
+            (0x3000_1000, 0x3000_2000),
+            (0x9000_0000, 0x9000_1000),
+        ];
+        assert_eq!(
+            purge_ranges(&extra, stub),
+            [
+                (0x10000, stub),
+                (stub + 4096, 0xe00000),
+                (0x3000_0000, 0x3000_2000)
+            ]
+        );
+        assert_eq!(purge_ranges(&[], stub), [(0x10000, stub)]);
+        // Too many scattered pages: neighbours are joined until they fit.
+        let many: Vec<(u64, u64)> = (0..2000u64)
+            .map(|i| (0x1000_0000 + i * 0x3000, 0x1000_1000 + i * 0x3000))
+            .collect();
+        let r = purge_ranges(&many, stub);
+        assert!(r.len() <= MAX_RANGES);
+        for (a, b) in &many {
+            assert!(
+                r.iter().any(|(x, y)| x <= a && b <= y),
+                "{a:#x} not covered"
+            );
+        }
+        assert!(
+            r.iter().all(|&(a, b)| b <= stub || a >= stub + 4096),
+            "stub page never rewritten"
+        );
         let k = fake_kernel(5_066_752, 0);
-        let p = plan(&k, 1 << 20, "").unwrap();
-        let word = |at: usize| u32::from_be_bytes(p.stub[at..at + 4].try_into().unwrap()) as u64;
-        let (start, count) = (word(0x20), word(0x24));
-        assert_eq!(start, KERNEL_OFFSET);
-        assert_eq!(start + 4 * count, p.stub_seg.mem, "up to the stub itself");
-        assert!(start + 4 * count >= 5_066_752 + 0x10000, "covers the heap");
-        assert!(p.initrd.unwrap().mem >= p.stub_seg.mem + 4096);
-        assert_eq!(word(0x28), KERNEL_OFFSET);
+        assert!(plan(&k, 0, "", &many).unwrap().stub.len() <= 4096);
+    }
+
+    #[test]
+    fn iomem_kernel_end() {
+        let t = "00000000-3fffffff : System RAM\n  00100000-00b8ffff : Kernel code\n  00b90000-00d0ffff : Kernel data\n  00d10000-00dfffff : Kernel bss\n";
+        assert_eq!(kernel_end(t), Some(0xe00000));
+        assert_eq!(
+            kernel_end("00000000-00000000 : System RAM\n  00000000-00000000 : Kernel code\n"),
+            None
+        );
     }
 
     /// Cross-check the hand-assembled bytes with GNU as for s390, when the
@@ -399,7 +538,7 @@ mod test {
         let src = dir.join("stub.s");
         std::fs::write(
             &src,
-            "\t.text\n\t.machine \"g5\"\n0:\tbasr %r13,0\n1:\tl %r2,(s-1b)(%r13)\n\tl %r3,(c-1b)(%r13)\n2:\tl %r4,0(%r2)\n\tst %r4,0(%r2)\n\tla %r2,4(%r2)\n\tbct %r3,(2b-1b)(%r13)\n\tl %r1,(e-1b)(%r13)\n\tbr %r1\ns:\t.long 0x10000\nc:\t.long 0x139400\ne:\t.long 0x10000\n",
+            "\t.text\n\t.machine \"g5\"\n0:\tbasr %r13,0\n1:\tla %r5,(t-1b)(%r13)\nn:\tl %r2,0(%r5)\n\tl %r3,4(%r5)\n\tltr %r3,%r3\n\tbc 8,(d-1b)(%r13)\nl:\tl %r4,0(%r2)\n\tst %r4,0(%r2)\n\tla %r2,4(%r2)\n\tbct %r3,(l-1b)(%r13)\n\tla %r5,8(%r5)\n\tbc 15,(n-1b)(%r13)\nd:\tl %r1,(e-1b)(%r13)\n\tbr %r1\n\tnopr\ne:\t.long 0x10000\nt:\t.long 0x10000,0x139400,0x4f6000,0xc2800,0,0\n",
         )
         .unwrap();
         let obj = dir.join("stub.o");
@@ -421,6 +560,9 @@ mod test {
             .success();
         assert!(ok, "objcopy failed");
         let got = std::fs::read(&bin).unwrap();
-        assert_eq!(got, stub(0x10000, 0x4f5000, 0x10000));
+        assert_eq!(
+            got,
+            stub(&[(0x10000, 0x4f5000), (0x4f6000, 0x800000)], 0x10000)
+        );
     }
 }

@@ -119,8 +119,20 @@ pub struct Options {
     /// option (RFC 2349, whole seconds, at least 1) so that the server's own
     /// retransmission interval matches.
     pub timeout: Duration,
+    /// The server's retransmission timeout to ask for with `utimeout`, an
+    /// extension of tftpd-hpa (also understood by rs-tftpd; other servers
+    /// ignore it), within 10 ms..=255 s; `None` sends no `utimeout`.
+    ///
+    /// Servers ignore a repeated ACK of the previous block (RFC 1123
+    /// §4.2.3.1), so a lost DATA packet (in lockstep, or the first of a
+    /// window) is only resent on the server's timer: 1 s with `timeout`,
+    /// this with `utimeout`. The default of 100 ms is 100 times a LAN round
+    /// trip; tftpd-hpa gives up after 63 times it (6.3 s) without an ACK.
+    pub utimeout: Option<Duration>,
     /// How many retransmissions in a row, without any progress, before the
-    /// fetch gives up with [`TftpError::Timeout`].
+    /// fetch gives up with [`TftpError::Timeout`]. The default, 15, waits
+    /// about 10 s after the last progress (14 s for the request): longer than
+    /// the servers' own backoff (dnsmasq resends after 2, 3 and 5 s).
     pub retries: u32,
     /// Retransmission timeout before the first round trip is measured, that
     /// is for the RRQ (RFC 6298 §2.1 uses 1 s; a boot LAN answers in
@@ -138,7 +150,8 @@ impl Default for Options {
             windowsize: 16,
             tsize: true,
             timeout: Duration::from_secs(1),
-            retries: 10,
+            utimeout: Some(Duration::from_millis(100)),
+            retries: 15,
             initial_rto: Duration::from_millis(500),
             bind_device: None,
         }
@@ -169,6 +182,10 @@ impl Options {
             timeout: Some(u8::try_from(timeout_secs.max(1)).unwrap_or(u8::MAX)),
             tsize: self.tsize.then_some(0),
             windowsize: (self.windowsize > 1).then_some(self.windowsize),
+            utimeout: self.utimeout.map(|utimeout| {
+                let micros = utimeout.as_micros().clamp(10_000, 255_000_000);
+                u32::try_from(micros).unwrap_or(255_000_000)
+            }),
         }
     }
 }
@@ -820,6 +837,7 @@ impl<'a> Transfer<'a> {
         let blksize = check("blksize", self.requested.blksize, oack.blksize)?;
         let windowsize = check("windowsize", self.requested.windowsize, oack.windowsize)?;
         let timeout = check("timeout", self.requested.timeout, oack.timeout)?;
+        check("utimeout", self.requested.utimeout, oack.utimeout)?;
         if oack.tsize.is_some() && self.requested.tsize.is_none() {
             return Err("tsize was not requested".to_owned());
         }

@@ -788,6 +788,7 @@ fn requested_options() {
             timeout: Some(1),
             tsize: Some(0),
             windowsize: Some(16),
+            utimeout: Some(100_000),
         }
     );
     let opts = Options {
@@ -795,6 +796,7 @@ fn requested_options() {
         windowsize: 1,
         tsize: false,
         timeout: Duration::from_millis(2500),
+        utimeout: None,
         ..Options::default()
     };
     assert_eq!(

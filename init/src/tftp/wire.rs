@@ -26,9 +26,11 @@
 //!
 //! Option names are compared case-insensitively (RFC 2347 §2) and values are
 //! ASCII decimal. [`TransferOptions`] keeps only the options a PXE client
-//! negotiates: `blksize` (RFC 2348), `timeout` and `tsize` (RFC 2349) and
-//! `windowsize` (RFC 7440). Unknown options are skipped by [`Repr::parse`];
-//! [`Packet::options`] iterates over all of them.
+//! negotiates: `blksize` (RFC 2348), `timeout` and `tsize` (RFC 2349),
+//! `windowsize` (RFC 7440) and `utimeout` (an extension of tftpd-hpa, also
+//! known to rs-tftpd: `timeout` in microseconds). Unknown options are
+//! skipped by [`Repr::parse`]; [`Packet::options`] iterates over all of
+//! them.
 //!
 //! WRQ (opcode 2) is recognised by [`OpCode`] but has no [`Repr`]: a boot
 //! client never writes.
@@ -208,6 +210,9 @@ pub struct TransferOptions {
     pub tsize: Option<u64>,
     /// `windowsize` (RFC 7440): blocks per window, 1..=65535.
     pub windowsize: Option<u16>,
+    /// `utimeout` (tftpd-hpa extension, no RFC): retransmission timeout in
+    /// microseconds, at least 1. tftpd-hpa accepts 10000..=255000000.
+    pub utimeout: Option<u32>,
 }
 
 mod option_name {
@@ -215,6 +220,7 @@ mod option_name {
     pub const TIMEOUT: &str = "timeout";
     pub const TSIZE: &str = "tsize";
     pub const WINDOWSIZE: &str = "windowsize";
+    pub const UTIMEOUT: &str = "utimeout";
 }
 
 impl TransferOptions {
@@ -254,18 +260,26 @@ impl TransferOptions {
                 .and_then(|n| u16::try_from(n).ok())
                 .filter(|&n| n >= limits::WINDOWSIZE_MIN);
             put(&mut self.windowsize, windowsize)
+        } else if is(option_name::UTIMEOUT) {
+            let utimeout = number
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n >= 1);
+            put(&mut self.utimeout, utimeout)
         } else {
             Ok(())
         }
     }
 
     /// The options as `(name, value)` pairs, in the order they are emitted.
+    /// `utimeout` follows `timeout`: servers apply options in order, so the
+    /// finer value wins where both are understood.
     fn pairs(&self) -> impl Iterator<Item = (&'static str, u64)> {
         [
             (option_name::BLKSIZE, self.blksize.map(u64::from)),
             (option_name::TIMEOUT, self.timeout.map(u64::from)),
             (option_name::TSIZE, self.tsize),
             (option_name::WINDOWSIZE, self.windowsize.map(u64::from)),
+            (option_name::UTIMEOUT, self.utimeout.map(u64::from)),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|value| (name, value)))
@@ -708,10 +722,14 @@ mod test {
     static BUSYBOX_RRQ: &[u8] = b"\x00\x01hello.txt\x00octet\x00blksize\x001468\x00tsize\x000\x00";
 
     // The RRQ pxeinit sends by default, for a 513-octet file.
-    static PXEINIT_RRQ: &[u8] = b"\x00\x01f513\x00octet\x00blksize\x001468\x00timeout\x001\x00tsize\x000\x00windowsize\x0016\x00";
+    static PXEINIT_RRQ: &[u8] = b"\x00\x01f513\x00octet\x00blksize\x001468\x00timeout\x001\x00tsize\x000\x00windowsize\x0016\x00utimeout\x00100000\x00";
 
     // Captured: tftpd-hpa 5.2 answering PXEINIT_RRQ (no windowsize support).
-    static HPA_OACK: &[u8] = b"\x00\x06blksize\x001468\x00timeout\x001\x00tsize\x00513\x00";
+    static HPA_OACK: &[u8] =
+        b"\x00\x06blksize\x001468\x00timeout\x001\x00tsize\x00513\x00utimeout\x00100000\x00";
+
+    // Captured: rs-tftpd 1.0.0 (`cargo install tftpd`) answering PXEINIT_RRQ.
+    static RS_TFTPD_OACK: &[u8] = b"\x00\x06blksize\x001468\x00timeout\x001\x00tsize\x00513\x00windowsize\x0016\x00utimeout\x00100000\x00";
 
     // Captured: dnsmasq 2.90 answering PXEINIT_RRQ (no timeout, no windowsize).
     static DNSMASQ_OACK: &[u8] = b"\x00\x06blksize\x001468\x00tsize\x00513\x00";
@@ -734,7 +752,7 @@ mod test {
                     blksize: Some(512),
                     timeout: Some(6),
                     tsize: Some(0),
-                    windowsize: None,
+                    ..TransferOptions::default()
                 },
             })
         );
@@ -762,6 +780,7 @@ mod test {
                 timeout: Some(1),
                 tsize: Some(0),
                 windowsize: Some(16),
+                utimeout: Some(100_000),
             },
         };
         assert_eq!(emit(&repr), PXEINIT_RRQ);
@@ -777,7 +796,24 @@ mod test {
                     blksize: Some(1468),
                     timeout: Some(1),
                     tsize: Some(513),
+                    utimeout: Some(100_000),
                     windowsize: None,
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn oack_from_rs_tftpd() {
+        assert_eq!(
+            parse(RS_TFTPD_OACK),
+            Ok(Repr::Oack {
+                options: TransferOptions {
+                    blksize: Some(1468),
+                    timeout: Some(1),
+                    tsize: Some(513),
+                    windowsize: Some(16),
+                    utimeout: Some(100_000),
                 },
             })
         );
@@ -874,7 +910,7 @@ mod test {
     #[test]
     fn unknown_options_are_skipped() {
         assert_eq!(
-            parse(b"\x00\x06utimeout\x00500\x00blksize\x00512\x00"),
+            parse(b"\x00\x06rollover\x000\x00blksize\x00512\x00"),
             Ok(Repr::Oack {
                 options: TransferOptions {
                     blksize: Some(512),
@@ -1024,6 +1060,7 @@ mod test {
             BUSYBOX_RRQ,
             PXEINIT_RRQ,
             HPA_OACK,
+            RS_TFTPD_OACK,
             DNSMASQ_OACK,
             HPA_NOT_FOUND,
             DNSMASQ_NOT_FOUND,

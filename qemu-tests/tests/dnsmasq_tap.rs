@@ -1,0 +1,234 @@
+//! One boot against a real dnsmasq instead of QEMU's slirp, set up the way
+//! libvirt's default NAT network is: a bridge (`virbr0`-like, 192.168.122.1/24)
+//! with the guest's TAP device on it, and dnsmasq serving DHCP and TFTP on
+//! the bridge with `dhcp-boot=pxelinux.0` and a `dhcp-host` entry for the
+//! guest (libvirt's `<host mac=... ip=...>`). Everything lives in a private
+//! network namespace: QEMU runs inside it (`ip netns exec`) so that it can
+//! open the TAP device; nothing reaches the host's network.
+//!
+//! Needs root (network namespaces, TAP devices). Without root the test is
+//! skipped with a message, unless `PXEINIT_REQUIRE_ROOT_TESTS=1`, which
+//! makes it fail instead.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qemu_tests::*;
+
+const GUEST_MAC: &str = "52:54:00:7a:32:01";
+const GUEST_IP: &str = "192.168.122.50";
+/// 192.168.122.50 in hex.
+const GUEST_HEX: &str = "C0A87A32";
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+/// The namespace, its bridge and TAP device, and dnsmasq; torn down on drop.
+struct Lab {
+    ns: String,
+    dnsmasq: Option<Child>,
+    log: PathBuf,
+}
+
+impl Lab {
+    fn up(work: &Path, tftp_root: &Path) -> Lab {
+        let ns = format!("pxeinit-qt-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+        sh(&["ip", "netns", "add", &ns]);
+        let mut lab = Lab {
+            ns: ns.clone(),
+            dnsmasq: None,
+            log: work.join("dnsmasq.log"),
+        };
+        let _ = std::fs::remove_file(&lab.log);
+        let ip = |args: &[&str]| {
+            let mut v = vec!["ip", "netns", "exec", &ns, "ip"];
+            v.extend_from_slice(args);
+            sh(&v);
+        };
+        ip(&["link", "set", "lo", "up"]);
+        ip(&["link", "add", "virbr0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+        ip(&["addr", "add", "192.168.122.1/24", "dev", "virbr0"]);
+        ip(&["link", "set", "virbr0", "up"]);
+        ip(&["tuntap", "add", "dev", "vnet0", "mode", "tap"]);
+        ip(&["link", "set", "vnet0", "master", "virbr0"]);
+        ip(&["link", "set", "vnet0", "up"]);
+
+        // What libvirt writes to /var/lib/libvirt/dnsmasq/default.conf (its
+        // "default" network with <tftp root=...> and <bootp file=...>),
+        // with this test's paths.
+        let hosts = work.join("default.hostsfile");
+        std::fs::write(&hosts, format!("{GUEST_MAC},{GUEST_IP},zguest50\n")).expect("hostsfile");
+        let conf = work.join("default.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "##WARNING:  THIS IS AN AUTO-GENERATED FILE. CHANGES TO IT ARE LIKELY TO BE\n\
+                 ##OVERWRITTEN AND LOST.  Changes to this configuration should be made using:\n\
+                 ##    virsh net-edit default\n\
+                 ## or other application using the libvirt API.\n\
+                 ##\n\
+                 ## dnsmasq conf file created by libvirt\n\
+                 strict-order\n\
+                 pid-file={pid}\n\
+                 except-interface=lo\n\
+                 bind-dynamic\n\
+                 interface=virbr0\n\
+                 dhcp-range=192.168.122.2,192.168.122.254,255.255.255.0\n\
+                 dhcp-no-override\n\
+                 dhcp-authoritative\n\
+                 enable-tftp\n\
+                 tftp-root={tftp}\n\
+                 dhcp-boot=pxelinux.0\n\
+                 dhcp-lease-max=253\n\
+                 dhcp-hostsfile={hosts}\n\
+                 dhcp-leasefile={leases}\n\
+                 user=root\n\
+                 log-dhcp\n\
+                 log-facility={log}\n",
+                pid = work.join("default.pid").display(),
+                tftp = tftp_root.display(),
+                hosts = hosts.display(),
+                leases = work.join("default.leases").display(),
+                log = lab.log.display(),
+            ),
+        )
+        .expect("dnsmasq conf");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns, "dnsmasq", "--keep-in-foreground"])
+            .arg(format!("--conf-file={}", conf.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start dnsmasq: {e}"));
+        lab.dnsmasq = Some(child);
+        // Wait until dnsmasq says it serves DHCP and TFTP.
+        let t0 = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(&lab.log).unwrap_or_default();
+            if log.contains("TFTP root is") || log.contains("DHCP, IP range") {
+                break;
+            }
+            if let Some(Ok(Some(st))) = lab.dnsmasq.as_mut().map(|c| c.try_wait()) {
+                panic!("dnsmasq exited ({st}):\n{log}");
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "dnsmasq did not start:\n{log}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        lab
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.dnsmasq.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
+
+/// The libvirt setup: dnsmasq's DHCP (fixed address from the hosts file),
+/// its TFTP server for pxelinux.0, the config (chosen by the hex IP that
+/// dnsmasq leased) and the payloads; the target boots.
+#[test]
+fn dnsmasq_on_tap_in_netns() {
+    if !is_root() {
+        let why = "dnsmasq_on_tap_in_netns needs root (network namespace, TAP device)";
+        if std::env::var_os("PXEINIT_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
+            panic!("{why}, and PXEINIT_REQUIRE_ROOT_TESTS=1");
+        }
+        eprintln!("skipping: {why}; set PXEINIT_REQUIRE_ROOT_TESTS=1 to make this a failure");
+        return;
+    }
+    let root = tftp_root("dnsmasq-tap/tftp");
+    let work = root.parent().expect("parent").to_path_buf();
+    put(&root, "images/debian/linux", debian_kernel());
+    put(&root, "images/debian/initrd.gz", busybox_target("DNSMASQ-TARGET-UP"));
+    put(&root, "pxelinux.cfg/default", "DEFAULT wrong\nLABEL wrong\n  KERNEL images/none\n");
+    put(
+        &root,
+        &format!("pxelinux.cfg/{GUEST_HEX}"),
+        "# zguest50 on the libvirt default network\r\n\
+         DEFAULT install\r\n\
+         LABEL install\r\n\
+         \tKERNEL images/debian/linux\r\n\
+         \tINITRD images/debian/initrd.gz\r\n\
+         \tAPPEND console=ttysclp0 net=libvirt-default\r\n\
+         \tIPAPPEND 1\r\n",
+    );
+    let _l = qemu_lock();
+    let lab = Lab::up(&work, &root);
+    let g = Guest {
+        netns: Some(lab.ns.clone()),
+        extra: vec![
+            "-netdev".into(),
+            "tap,id=n0,ifname=vnet0,script=no,downscript=no".into(),
+            "-device".into(),
+            format!("virtio-net-ccw,netdev=n0,bootindex=1,mac={GUEST_MAC}"),
+        ],
+        echo: echo(),
+        ..Default::default()
+    };
+    let con = g
+        .run(&["TARGET-CMDLINE", "retrying in"], Duration::from_secs(240))
+        .expect("qemu");
+    report("dnsmasq_on_tap_in_netns", &con);
+    let log = lab.log();
+    if con.find("TARGET-CMDLINE").is_none() {
+        eprintln!("dnsmasq log:\n{log}");
+    }
+    assert_in_order(
+        &con,
+        &[
+            "Using IPv4 address: 192.168.122.50",
+            "Using TFTP server: 192.168.122.1",
+            &format!("pxeinit: dhcp: lease {GUEST_IP}"),
+            &format!("config pxelinux.cfg/{GUEST_HEX}, label install"),
+            "booting the new kernel",
+            "DNSMASQ-TARGET-UP",
+            "TARGET-CMDLINE: console=ttysclp0 net=libvirt-default",
+        ],
+    );
+    let (_, cmd) = con.find("TARGET-CMDLINE").expect("cmdline");
+    assert!(
+        cmd.contains("ip=192.168.122.50:192.168.122.1:"),
+        "IPAPPEND 1 did not give the dnsmasq lease: {cmd}"
+    );
+    // dnsmasq itself saw the boot: the DHCP exchange for the guest (twice:
+    // firmware and pxeinit) and the TFTP reads.
+    for need in [
+        format!("DHCPACK(virbr0) {GUEST_IP} {GUEST_MAC}"),
+        "sent ".to_string(),
+        "pxelinux.0".to_string(),
+        "images/debian/initrd.gz".to_string(),
+    ] {
+        assert!(log.contains(&need), "dnsmasq log lacks {need:?}:\n{log}");
+    }
+    let acks = log.matches(&format!("DHCPACK(virbr0) {GUEST_IP}")).count();
+    assert!(acks >= 2, "expected leases for the firmware and pxeinit, dnsmasq acked {acks}:\n{log}");
+}
