@@ -304,7 +304,14 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
     let mut fetcher = ConfigFetcher {
         dl: &dl,
         log: vec![],
+        only: None,
     };
+    if let Some(c) = &s.config {
+        // pxe.config=: this file and nothing else (no lookup); it is also
+        // option 209, so the probe list starts with it.
+        fetcher.only = pxecfg::probe_paths(&info).into_iter().next();
+        info!("config from pxe.config={c}");
+    }
     let ropts = pxecfg::ResolveOptions {
         label: s.label.clone(),
     };

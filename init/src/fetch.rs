@@ -348,12 +348,19 @@ pub struct ConfigFetcher<'a> {
     pub dl: &'a Downloader,
     /// Transfers made.
     pub log: Vec<(String, Transfer)>,
+    /// Until a first file is found, answer NotFound for every other path
+    /// (`pxe.config=`: no lookup).
+    pub only: Option<String>,
 }
 
 impl pxecfg::Fetch for ConfigFetcher<'_> {
     fn fetch(&mut self, path: &str) -> Result<Vec<u8>, pxecfg::FetchError> {
+        if self.only.as_deref().is_some_and(|o| o != path) {
+            return Err(pxecfg::FetchError::NotFound);
+        }
         match self.dl.fetch_vec(path) {
             Ok((v, t)) => {
+                self.only = None;
                 self.log.push((path.to_string(), t));
                 Ok(v)
             }
