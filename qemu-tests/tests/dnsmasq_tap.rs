@@ -65,7 +65,17 @@ impl Lab {
             sh(&v);
         };
         ip(&["link", "set", "lo", "up"]);
-        ip(&["link", "add", "virbr0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+        ip(&[
+            "link",
+            "add",
+            "virbr0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+        ]);
         ip(&["addr", "add", "192.168.122.1/24", "dev", "virbr0"]);
         ip(&["link", "set", "virbr0", "up"]);
         ip(&["tuntap", "add", "dev", "vnet0", "mode", "tap"]);
@@ -131,7 +141,10 @@ impl Lab {
             if let Some(Ok(Some(st))) = lab.dnsmasq.as_mut().map(|c| c.try_wait()) {
                 panic!("dnsmasq exited ({st}):\n{log}");
             }
-            assert!(t0.elapsed() < Duration::from_secs(10), "dnsmasq did not start:\n{log}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "dnsmasq did not start:\n{log}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         lab
@@ -168,8 +181,16 @@ fn dnsmasq_on_tap_in_netns() {
     let root = tftp_root("dnsmasq-tap/tftp");
     let work = root.parent().expect("parent").to_path_buf();
     put(&root, "images/debian/linux", debian_kernel());
-    put(&root, "images/debian/initrd.gz", busybox_target("DNSMASQ-TARGET-UP"));
-    put(&root, "pxelinux.cfg/default", "DEFAULT wrong\nLABEL wrong\n  KERNEL images/none\n");
+    put(
+        &root,
+        "images/debian/initrd.gz",
+        busybox_target("DNSMASQ-TARGET-UP"),
+    );
+    put(
+        &root,
+        "pxelinux.cfg/default",
+        "DEFAULT wrong\nLABEL wrong\n  KERNEL images/none\n",
+    );
     put(
         &root,
         &format!("pxelinux.cfg/{GUEST_HEX}"),
@@ -230,5 +251,8 @@ fn dnsmasq_on_tap_in_netns() {
         assert!(log.contains(&need), "dnsmasq log lacks {need:?}:\n{log}");
     }
     let acks = log.matches(&format!("DHCPACK(virbr0) {GUEST_IP}")).count();
-    assert!(acks >= 2, "expected leases for the firmware and pxeinit, dnsmasq acked {acks}:\n{log}");
+    assert!(
+        acks >= 2,
+        "expected leases for the firmware and pxeinit, dnsmasq acked {acks}:\n{log}"
+    );
 }

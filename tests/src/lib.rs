@@ -439,6 +439,7 @@ impl Lab {
             .arg(&bin)
             .args(["boot", "--interface", CLIENT_IF, "--dry-run"])
             .args(args)
+            .args(std::env::var_os("PXEINIT_TEST_DEBUG").map(|_| "--debug"))
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

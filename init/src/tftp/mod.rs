@@ -11,7 +11,8 @@
 //!   retransmission timer until the first reply. The RRQ asks for `blksize`
 //!   ([`Options::blksize`], derived from the MTU by [`Options::for_mtu`]),
 //!   `timeout`, `tsize=0` and `windowsize` unless they equal the RFC 1350
-//!   defaults.
+//!   defaults, and for tftpd-hpa's `utimeout` ([`Options::utimeout`]).
+//!   Requests are at most 512 octets (RFC 2347 §2).
 //! - **Transfer ID** (RFC 1350 §4): the first OACK, DATA 1 or ERROR from the
 //!   server's address fixes the server's TID (its port). Later packets from
 //!   another port get ERROR 5 and are otherwise ignored, so a second server
@@ -40,29 +41,50 @@
 //!
 //! # Retransmission
 //!
-//! Only the client's timer drives recovery. The timer is TCP's RTO
-//! (RFC 6298 §2): the round trip is measured from an ACK that ends a window
-//! (or from the RRQ) to the first block of the next window, smoothed into
-//! SRTT and RTTVAR, and RTO = SRTT + max(1 ms, 4·RTTVAR), bounded below by
-//! 20 ms and above by [`Options::timeout`]. Samples are taken only from
-//! packets sent once (Karn's algorithm, RFC 6298 §3). When no block arrives
-//! in order for one RTO after the last ACK or the last block in order, the
-//! client resends its last ACK (or the RRQ) and doubles the RTO (RFC 6298
-//! §5.5); progress resets the backoff. After [`Options::retries`] timeouts in
-//! a row the fetch fails with [`TftpError::Timeout`]. On a LAN the RTO is
-//! its 20 ms floor, so one lost packet costs about 20 ms, not the usual
-//! second.
+//! The client's timer is TCP's RTO (RFC 6298 §2): the round trip is
+//! measured from an ACK that ends a window (or from the RRQ) to the first
+//! block of the next window, smoothed into SRTT and RTTVAR, and
+//! RTO = SRTT + max(1 ms, 4·RTTVAR), bounded below by [`MIN_RTO`] (20 ms) and
+//! above by [`Options::timeout`]. Samples are taken only from packets sent
+//! once (Karn's algorithm, RFC 6298 §3). When no block arrives in order for
+//! one RTO after the last ACK or the last block in order, the client resends
+//! its last ACK (or the RRQ) and doubles the RTO (RFC 6298 §5.5); progress
+//! resets the backoff. After [`Options::retries`] timeouts in a row the
+//! fetch fails with [`TftpError::Timeout`]. On a LAN the RTO sits at its
+//! floor, so a lost ACK costs about 20 ms.
+//!
+//! A lost DATA packet is another matter: servers ignore a repeated ACK of
+//! the block before (RFC 1123 §4.2.3.1; tftpd-hpa, dnsmasq, rs-tftpd and
+//! async-tftp all do), so only the server's own timer resends it. In a
+//! window, a loss after the first block is repaired at once by the gap ACK;
+//! otherwise the cost is the server's timeout, which the client lowers with
+//! `utimeout` where it is understood (100 ms by default instead of 1 s);
+//! dnsmasq's timers tick in whole seconds (2 s, 3 s, 5 s...).
+//!
+//! An ICMP port unreachable for the request (no server listening) or for
+//! the server's transfer port (the server process died) ends the fetch at
+//! once with [`TftpError::Unreachable`] (via `IP_RECVERR`); other ICMP
+//! errors are only logged.
 //!
 //! # Duplicates and the Sorcerer's Apprentice
 //!
-//! Duplicate and late blocks are dropped. They are answered only when they
-//! look like the server's own retransmission: a block at or before the last
-//! one in order that arrives at least SRTT + 4·RTTVAR after the client's last
-//! ACK, which therefore cannot be the answer to that ACK. Then the client
-//! re-sends its last ACK once. A duplicate caused by the client's own
-//! retransmitted ACK arrives within a round trip of the ACK and is ignored,
-//! so a server that answers every ACK (the Sorcerer's Apprentice bug,
-//! RFC 1123 §4.2.3.1) cannot be driven into doubling every block.
+//! Duplicate and late packets are dropped without an answer. The one
+//! exception is the standard re-ACK when the server itself retransmits
+//! (because our ACK was lost): a block that our last ACK already covers,
+//! arriving at least RTO/2 after that ACK, gets the last ACK once more. A
+//! network duplicate arrives right after the original, and a duplicate
+//! provoked by our own retransmitted ACK arrives within a round trip of it;
+//! both are ignored. So a server that answers every ACK (the Sorcerer's
+//! Apprentice bug, RFC 1123 §4.2.3.1) cannot be driven into sending every
+//! block twice, and duplication on the path costs nothing.
+//!
+//! # Tests
+//!
+//! `wire` has codec tests over captured packets and fuzz loops. `tests.rs`
+//! runs [`fetch`] against a scripted server on loopback (fallback,
+//! negotiation, rollover, loss, duplicates, wrong TIDs, SAS). Tests against
+//! tftpd-hpa, dnsmasq and RFC 7440 servers are described in
+//! `INTEGRATION_NOTES.md`.
 
 pub mod wire;
 

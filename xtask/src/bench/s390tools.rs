@@ -3,7 +3,8 @@
 //!
 //! s390-tools' `netboot/mk-pxelinux-ramfs` builds an initramfs from a
 //! busybox install tree, the host's `kexec` with its shared libraries and
-//! the virtio_net module; its `/init` starts `udhcpc` in the background,
+//! the virtio_net module; its `/init` starts `udhcpc` in the background
+//! (here with `-s`: Debian's busybox looks for its script in /etc),
 //! and a `pxeboot.script` waits (polling once a second) for the file the
 //! udhcpc script writes, fetches `pxelinux.cfg/<uuid>`, `01-<mac>`, the
 //! hex-IP prefixes and `default` with busybox `tftp`, greps KERNEL, INITRD
@@ -48,7 +49,7 @@ mount -t tmpfs none /run
 log init started
 modprobe virtio_net
 log phase modules done
-udhcpc -O pxeconffile -O pxepathprefix -x 93:001F >/dev/null 2>&1 &
+udhcpc -s /usr/share/udhcpc/default.script -O pxeconffile -O pxepathprefix -x 93:001F &
 exec /sbin/pxeboot.script
 "#;
 

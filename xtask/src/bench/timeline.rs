@@ -89,18 +89,6 @@ pub const PHASES: [&str; 8] = [
     "target kernel",
 ];
 
-/// What each phase column covers (for the documentation).
-pub const PHASE_DOCS: [(&str, &str); 8] = [
-    ("firmware", "power-on to the firmware's `Network loading done, starting kernel...` (its DHCP and the TFTP fetch of `pxelinux.0`); for (a) up to `Loading pxelinux.cfg entry` (DHCP and the config file)"),
-    ("first kernel", "the first kernel boots and unpacks its initramfs, up to the second stage's first line"),
-    ("modules", "loading failover, net_failover, virtio_net"),
-    ("dhcp", "interface up and a DHCPv4 lease"),
-    ("config", "the pxelinux.cfg lookup (TFTP) and parse"),
-    ("download", "kernel and 64 MiB initrd over TFTP; for (a) the firmware's own TFTP"),
-    ("kexec", "kexec_load of the segments, up to the reboot into the new kernel"),
-    ("target kernel", "kexec (or the firmware's jump) to the target's `/init` marker: decompression, boot, unpacking the 64 MiB initramfs"),
-];
-
 /// The end of one phase: the first console line that `matches`.
 #[derive(Debug)]
 pub struct Rule {
