@@ -305,6 +305,7 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
         dl: &dl,
         log: vec![],
         only: None,
+        failed: None,
     };
     if let Some(c) = &s.config {
         // pxe.config=: this file and nothing else (no lookup); it is also

@@ -54,6 +54,14 @@ pub enum FetchError {
         /// Why it failed.
         why: String,
     },
+    /// The server did not answer or cannot be reached: asking it for
+    /// another file would fail the same way after the same wait.
+    Unreachable {
+        /// What was fetched.
+        from: Location,
+        /// Why it failed.
+        why: String,
+    },
     /// No server to fetch a relative path from.
     NoServer(String),
     /// Writing the local copy failed.
@@ -64,7 +72,9 @@ impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FetchError::NotFound(l) => write!(f, "{l}: file not found"),
-            FetchError::Failed { from, why } => write!(f, "{from}: {why}"),
+            FetchError::Failed { from, why } | FetchError::Unreachable { from, why } => {
+                write!(f, "{from}: {why}")
+            }
             FetchError::NoServer(p) => write!(
                 f,
                 "{p}: no boot server known (no DHCP next-server/option 66 and no pxe.server=)"
@@ -249,7 +259,15 @@ impl Downloader {
                 );
                 match r {
                     Ok(_) => {}
-                    Err(tftp::TftpError::NotFound { .. }) => return Err(FetchError::NotFound(loc)),
+                    Err(e) if e.is_not_found() => return Err(FetchError::NotFound(loc)),
+                    Err(
+                        e @ (tftp::TftpError::Timeout { .. } | tftp::TftpError::Unreachable { .. }),
+                    ) => {
+                        return Err(FetchError::Unreachable {
+                            from: loc.clone(),
+                            why: e.to_string(),
+                        })
+                    }
                     Err(e) => {
                         return Err(FetchError::Failed {
                             from: loc.clone(),
@@ -262,6 +280,10 @@ impl Downloader {
                 self.http(url, &mut tee, &mut progress)
                     .map_err(|e| match e {
                         HttpFail::NotFound => FetchError::NotFound(loc.clone()),
+                        HttpFail::Unreachable(why) => FetchError::Unreachable {
+                            from: loc.clone(),
+                            why,
+                        },
                         HttpFail::Other(why) => FetchError::Failed {
                             from: loc.clone(),
                             why,
@@ -298,6 +320,9 @@ impl Downloader {
         }) {
             Ok(_) => Ok(()),
             Err(crate::http::HttpError::NotFound) => Err(HttpFail::NotFound),
+            Err(e @ (crate::http::HttpError::Resolve(_) | crate::http::HttpError::Connect(_))) => {
+                Err(HttpFail::Unreachable(e.to_string()))
+            }
             Err(e) => Err(HttpFail::Other(e.to_string())),
         }
     }
@@ -320,6 +345,7 @@ impl Downloader {
 
 enum HttpFail {
     NotFound,
+    Unreachable(String),
     Other(String),
 }
 
@@ -351,12 +377,19 @@ pub struct ConfigFetcher<'a> {
     /// Until a first file is found, answer NotFound for every other path
     /// (`pxe.config=`: no lookup).
     pub only: Option<String>,
+    /// The first failure other than "not found": a server that times out
+    /// or is unreachable would cost its full timeout for each of the
+    /// twelve names, so the rest of the lookup is skipped.
+    pub failed: Option<String>,
 }
 
 impl pxecfg::Fetch for ConfigFetcher<'_> {
     fn fetch(&mut self, path: &str) -> Result<Vec<u8>, pxecfg::FetchError> {
         if self.only.as_deref().is_some_and(|o| o != path) {
             return Err(pxecfg::FetchError::NotFound);
+        }
+        if let Some(f) = &self.failed {
+            return Err(pxecfg::FetchError::Other(format!("not tried after: {f}")));
         }
         match self.dl.fetch_vec(path) {
             Ok((v, t)) => {
@@ -365,6 +398,10 @@ impl pxecfg::Fetch for ConfigFetcher<'_> {
                 Ok(v)
             }
             Err(FetchError::NotFound(_)) => Err(pxecfg::FetchError::NotFound),
+            Err(e @ (FetchError::Unreachable { .. } | FetchError::NoServer(_))) => {
+                self.failed = Some(e.to_string());
+                Err(pxecfg::FetchError::Other(e.to_string()))
+            }
             Err(e) => Err(pxecfg::FetchError::Other(e.to_string())),
         }
     }

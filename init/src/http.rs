@@ -45,6 +45,8 @@ pub enum HttpError {
     TooManyRedirects,
     /// The host name could not be resolved.
     Resolve(String),
+    /// The TCP connection could not be made.
+    Connect(io::Error),
     /// Connecting, reading or writing failed.
     Io(io::Error),
     /// `https://` needs the `https` feature.
@@ -60,6 +62,7 @@ impl fmt::Display for HttpError {
             HttpError::Protocol(m) => write!(f, "bad HTTP response: {m}"),
             HttpError::TooManyRedirects => write!(f, "more than {MAX_REDIRECTS} redirects"),
             HttpError::Resolve(m) => write!(f, "cannot resolve host: {m}"),
+            HttpError::Connect(e) => write!(f, "cannot connect: {e}"),
             HttpError::Io(e) => write!(f, "{e}"),
             HttpError::NoTls => {
                 f.write_str("https:// URLs are not supported by this build (no TLS)")
@@ -284,7 +287,8 @@ fn connect(url: &Url, opts: &Options) -> Result<TcpStream, HttpError> {
                 .map_err(|e| HttpError::Resolve(e.to_string()))?,
         ),
     };
-    let s = TcpStream::connect_timeout(&SocketAddr::new(ip, url.port), opts.timeout)?;
+    let s = TcpStream::connect_timeout(&SocketAddr::new(ip, url.port), opts.timeout)
+        .map_err(HttpError::Connect)?;
     s.set_read_timeout(Some(opts.timeout))?;
     s.set_write_timeout(Some(opts.timeout))?;
     let _ = s.set_nodelay(true);

@@ -34,6 +34,11 @@ USAGE:
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
       lookup, download of kernel and initrd, then kexec. With --dry-run,
       print the plan as JSON instead of loading it.
+  pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
+      Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
+      pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
+      seconds and TFTP statistics as JSON. For checking a server and for
+      benchmarks.
   pxeinit version
   pxeinit help
 
@@ -76,8 +81,57 @@ fn cli() -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         "boot" => boot_cmd(p),
+        "fetch" => fetch_cmd(p),
         other => Err(format!("unknown command {other:?}; try `pxeinit help`")),
     }
+}
+
+fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
+    use lexopt::prelude::*;
+    let mut url = None;
+    let mut out: Option<String> = None;
+    let mut dl = fetch::Downloader::new(None, 1500);
+    while let Some(a) = p.next().map_err(|e| e.to_string())? {
+        let num = |p: &mut lexopt::Parser, name: &str| -> Result<u16, String> {
+            let v = p.value().map_err(|e| e.to_string())?;
+            let v = v.to_string_lossy();
+            v.parse::<u16>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name} {v}: expected a number from 1 to 65535"))
+        };
+        match a {
+            Value(v) if url.is_none() => url = Some(v.to_string_lossy().into_owned()),
+            Short('o') | Long("output") => {
+                out = Some(
+                    p.value()
+                        .map_err(|e| e.to_string())?
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            }
+            Long("blksize") => dl.tftp.blksize = num(&mut p, "--blksize")?,
+            Long("windowsize") => dl.tftp.windowsize = num(&mut p, "--windowsize")?,
+            Long("no-tsize") => dl.tftp.tsize = false,
+            Long("debug") | Short('v') => std::env::set_var("RUST_LOG", "debug"),
+            _ => return Err(a.unexpected().to_string()),
+        }
+    }
+    logging::init(false);
+    let url = url.ok_or("fetch: a tftp:// or http:// URL is required")?;
+    let t = match &out {
+        Some(path) => {
+            let mut f = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+            dl.fetch_to_file(&url, &mut f)
+        }
+        None => dl.fetch_into(&url, &mut std::io::sink()),
+    }
+    .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&t.to_json(&url)).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {

@@ -121,8 +121,8 @@ pub fn pxeinit_bin() -> PathBuf {
 
 /// The RFC 7440 server helper (`pxt-rfc7440d`, a binary of this package).
 pub fn rfc7440d_bin() -> PathBuf {
-    // Integration tests of this package get the path at compile time; the
-    // binary sits next to the test's deps/ directory.
+    // Cargo builds a package's binaries before its integration tests, into
+    // the directory above the test executable's deps/.
     std::env::current_exe()
         .ok()
         .and_then(|p| Some(p.parent()?.parent()?.join("pxt-rfc7440d")))
@@ -272,6 +272,9 @@ impl Lab {
             "ip", "-n", c, "link", "set", CLIENT_IF, "address", CLIENT_MAC,
         ]);
         sh(&["ip", "-n", c, "link", "set", "lo", "up"]);
+        // The client link is up as a switch port would be (Kea opens no
+        // socket on an interface without carrier); pxeinit sets it up too.
+        sh(&["ip", "-n", c, "link", "set", CLIENT_IF, "up"]);
         Some(lab)
     }
 
@@ -1087,15 +1090,29 @@ fn forward(
     }
 }
 
-/// A truncated copy of `pkt`, random bytes, or a packet with an unknown
-/// opcode.
+/// Junk that a correct client must ignore, sent from the server's TID:
+/// a packet cut inside its 4-byte header, a DATA header for a long-gone
+/// block cut after a few bytes, random bytes with an unknown opcode, or
+/// the packet with its opcode replaced by an unknown one. (A short copy of
+/// the *expected* DATA block is not junk: it is a valid last block.)
 fn junk_from(pkt: &[u8], rng: &mut Rng) -> Vec<u8> {
     match rng.next() % 4 {
-        0 => pkt[..(rng.next() as usize % pkt.len().max(1)).min(3)].to_vec(),
-        1 => pkt[..rng.next() as usize % pkt.len().max(1)].to_vec(),
-        2 => (0..(rng.next() % 600) as usize)
-            .map(|_| rng.next() as u8)
-            .collect(),
+        0 => pkt[..(rng.next() as usize % 4).min(pkt.len())].to_vec(),
+        1 if pkt.len() >= 4 && pkt[..2] == [0, 3] => {
+            let old =
+                u16::from_be_bytes([pkt[2], pkt[3]]).wrapping_sub(100 + (rng.next() % 100) as u16);
+            let mut v = vec![0, 3];
+            v.extend_from_slice(&old.to_be_bytes());
+            v.extend_from_slice(&pkt[4..pkt.len().min(4 + (rng.next() % 64) as usize)]);
+            v
+        }
+        2 => {
+            let mut v: Vec<u8> = (0..1 + (rng.next() % 600) as usize)
+                .map(|_| rng.next() as u8)
+                .collect();
+            v[0] = 1 + (rng.next() % 255) as u8; // opcode >= 256: none
+            v
+        }
         _ => {
             let mut v = pkt.to_vec();
             if v.len() >= 2 {
@@ -1109,21 +1126,25 @@ fn junk_from(pkt: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 // ----- junk sprayer ----------------------------------------------------------
 
-/// Sprays garbage from the server namespace: truncated and malformed DHCP
-/// replies (BOOTREPLY headers with bad option lengths, short packets,
-/// random bytes) to 255.255.255.255:68 on `srv0`, and random datagrams to
-/// every UDP port the pxeinit process (`pid`) has open, from a port that is
-/// not the server's TID.
+/// Sprays garbage from the server namespace, about 300 packets a second:
+/// truncated and malformed DHCP replies (BOOTREPLY headers cut short,
+/// option lengths running past the end, random bytes, OFFERs for our MAC
+/// with a wrong xid) to 255.255.255.255:68 on `srv0`, and, once
+/// [`Junk::target`] names the pxeinit process, random datagrams to every
+/// UDP port open in the client namespace, from a port that is not the
+/// server's TID.
 pub struct Junk {
     /// Packets sent.
     pub sent: Arc<AtomicU32>,
+    pid: Arc<AtomicU32>,
 }
 
 impl Junk {
-    /// Start spraying for the pxeinit process `pid` (in the client namespace).
-    pub fn start(lab: &Lab, pid: u32) -> Junk {
+    /// Start spraying.
+    pub fn start(lab: &Lab) -> Junk {
         let sent = Arc::new(AtomicU32::new(0));
-        let s2 = sent.clone();
+        let pid = Arc::new(AtomicU32::new(0));
+        let (s2, p2) = (sent.clone(), pid.clone());
         lab.thread_in_server_ns(move |stop| {
             let Ok(bc) = UdpSocket::bind(SocketAddrV4::new(SERVER, 0)) else {
                 return;
@@ -1137,16 +1158,15 @@ impl Junk {
             let uni = UdpSocket::bind(SocketAddrV4::new(SERVER, 0)).expect("junk: bind");
             let _ = uni.set_nonblocking(true);
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-            let mut n = 0u64;
             while !stop.load(Ordering::SeqCst) {
-                n += 1;
                 let pkt = junk_dhcp(&mut rng);
                 if bc.send_to(&pkt, "255.255.255.255:68").is_ok() {
                     s2.fetch_add(1, Ordering::Relaxed);
                 }
-                if n % 4 == 0 {
+                let pid = p2.load(Ordering::Relaxed);
+                if pid != 0 {
                     for (ip, port) in udp_ports(pid) {
-                        if port == 68 {
+                        if port == 68 || port == 0 {
                             continue;
                         }
                         let dst = if ip.is_unspecified() {
@@ -1161,13 +1181,18 @@ impl Junk {
                         }
                     }
                 }
-                // Drain ERROR 5 answers.
+                // Drain the client's ERROR 5 answers.
                 let mut b = [0u8; 1500];
                 while uni.recv_from(&mut b).is_ok() {}
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(3));
             }
         });
-        Junk { sent }
+        Junk { sent, pid }
+    }
+
+    /// Also spray the UDP ports of process `pid` (pxeinit).
+    pub fn target(&self, pid: u32) {
+        self.pid.store(pid, Ordering::Relaxed);
     }
 }
 

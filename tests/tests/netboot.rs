@@ -186,37 +186,47 @@ fn udhcpd_rfc7440_64mib_under_2pct_loss() {
     );
 }
 
-/// tftpd-hpa in lockstep, 4 MiB under 30% loss both ways (DHCP spared).
+/// tftpd-hpa in lockstep, 4 MiB under 10% loss both ways (DHCP spared).
+///
+/// Not 30%: in lockstep a lost DATA block is resent only on the server's
+/// timer, and tftpd-hpa gives up after 6 unanswered retransmissions; at
+/// 30% loss that happens about once per 3000 blocks whatever the client
+/// does, so a 4 MiB transfer would fail about half the time.
 #[test]
-fn tftpd_hpa_4mib_under_30pct_loss() {
-    let Some(lab) = Lab::new("tftpd_hpa_4mib_under_30pct_loss", &["dnsmasq", "in.tftpd"]) else {
+fn tftpd_hpa_4mib_under_10pct_loss() {
+    let Some(lab) = Lab::new("tftpd_hpa_4mib_under_10pct_loss", &["dnsmasq", "in.tftpd"]) else {
         return;
     };
     let (k, i) = mac_config(&lab, 4 * MIB, 1000);
     lab.dnsmasq(false, &["--dhcp-boot=pxelinux.0,,192.168.77.1"]);
     lab.tftpd_hpa(SERVER);
-    lab.loss(30, true);
-    let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(240));
+    lab.loss(10, true);
+    let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(180));
     assert_mac_plan(&run, &k, 4 * MIB, &i, 1000);
-    eprintln!("tftpd-hpa 4 MiB 30% loss: {:.1} s", run.secs);
+    eprintln!("tftpd-hpa 4 MiB 10% loss: {:.1} s", run.secs);
 }
 
-/// The RFC 7440 server with windowsize, 4 MiB under 30% loss both ways.
+/// The RFC 7440 server with windowsize under 30% loss both ways.
+///
+/// 256 KiB, not 4 MiB: async-tftp ignores an ACK of the block before its
+/// window (what a client sends when the window's first block is lost) and
+/// resends only after its timeout (the client's `timeout` option, at
+/// least 1 s), so at 30% loss each window costs about 0.3 s.
 #[test]
-fn rfc7440_4mib_under_30pct_loss() {
-    let Some(lab) = Lab::new("rfc7440_4mib_under_30pct_loss", &["dnsmasq"]) else {
+fn rfc7440_under_30pct_loss() {
+    let Some(lab) = Lab::new("rfc7440_under_30pct_loss", &["dnsmasq"]) else {
         return;
     };
-    let (k, i) = mac_config(&lab, 4 * MIB, 1000);
+    let (k, i) = mac_config(&lab, 256 * 1024, 1000);
     lab.dnsmasq(false, &["--dhcp-boot=pxelinux.0,,192.168.77.1"]);
     lab.rfc7440d(SERVER);
     lab.loss(30, true);
-    let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(240));
-    assert_mac_plan(&run, &k, 4 * MIB, &i, 1000);
-    eprintln!("rfc7440 4 MiB 30% loss: {:.1} s", run.secs);
+    let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(180));
+    assert_mac_plan(&run, &k, 256 * 1024, &i, 1000);
+    eprintln!("rfc7440 256 KiB 30% loss: {:.1} s", run.secs);
 }
 
-fn relay_test(name: &str, rfc7440: bool, imp: Impair) {
+fn relay_test(name: &str, rfc7440: bool, klen: usize, imp: Impair) {
     let need: &[&str] = if rfc7440 {
         &["dnsmasq"]
     } else {
@@ -225,7 +235,7 @@ fn relay_test(name: &str, rfc7440: bool, imp: Impair) {
     let Some(lab) = Lab::new(name, need) else {
         return;
     };
-    let (k, i) = mac_config(&lab, 8 * MIB + 1, 300_001);
+    let (k, i) = mac_config(&lab, klen, 300_001);
     // DHCP names the relay (.2) as next server; the real server is on .1.
     lab.dnsmasq(false, &["--dhcp-boot=pxelinux.0,,192.168.77.2"]);
     if rfc7440 {
@@ -235,11 +245,14 @@ fn relay_test(name: &str, rfc7440: bool, imp: Impair) {
     }
     let relay = Relay::start(&lab, SERVER2, SERVER, imp);
     let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(180));
-    assert_mac_plan(&run, &k, 8 * MIB + 1, &i, 300_001);
+    assert_mac_plan(&run, &k, klen, &i, 300_001);
     assert_eq!(run.plan()["lease"]["boot_server"], "192.168.77.2");
     let st = relay.stats();
     eprintln!("{name}: {st:?}, {:.1} s", run.secs);
-    assert!(st.down > 5000, "the relay carried too little: {st:?}");
+    assert!(
+        st.down as usize > klen / 1468,
+        "the relay carried too little: {st:?}"
+    );
     if imp.dup > 0 {
         assert!(st.dups > 100, "too few duplicates: {st:?}");
     }
@@ -251,12 +264,15 @@ fn relay_test(name: &str, rfc7440: bool, imp: Impair) {
     }
 }
 
-/// Duplication and reordering (relay), tftpd-hpa in lockstep.
+/// Duplication and reordering (relay), tftpd-hpa in lockstep. (In
+/// lockstep a held packet has no successor to overtake it, so it is
+/// delayed 30 ms instead; 2 MiB keeps that affordable.)
 #[test]
 fn tftpd_hpa_duplication_and_reordering() {
     relay_test(
         "tftpd_hpa_duplication_and_reordering",
         false,
+        2 * MIB + 1,
         Impair {
             dup: 10,
             reorder: 10,
@@ -271,6 +287,7 @@ fn rfc7440_duplication_and_reordering() {
     relay_test(
         "rfc7440_duplication_and_reordering",
         true,
+        8 * MIB + 1,
         Impair {
             dup: 10,
             reorder: 10,
@@ -279,17 +296,23 @@ fn rfc7440_duplication_and_reordering() {
     );
 }
 
-/// Garbage and truncated packets: junk DHCP replies broadcast during
-/// DHCP, random datagrams to every client port (wrong TID), and truncated
-/// or garbage packets from the server's own TID (relay).
+/// Garbage and truncated packets: junk DHCP replies broadcast while the
+/// client waits for an OFFER (its first DISCOVER is dropped, so it waits
+/// 4 s in the flood), random datagrams to every client port (wrong TID),
+/// and truncated or garbage packets from the server's own TID (relay).
 #[test]
 fn garbage_and_truncated_packets() {
     let Some(lab) = Lab::new("garbage_and_truncated_packets", &["dnsmasq"]) else {
         return;
     };
-    let (k, i) = mac_config(&lab, 4 * MIB + 3, 100_000);
+    let (k, i) = mac_config(&lab, 16 * MIB + 3, 100_000);
     lab.dnsmasq(false, &["--dhcp-boot=pxelinux.0,,192.168.77.2"]);
     lab.rfc7440d(SERVER);
+    lab.nft(
+        &lab.srv_ns,
+        "table netdev pxt_first {\n  chain in {\n    type filter hook ingress device \"srv0\" priority 0; policy accept;\n    \
+         udp dport 67 limit rate 1/hour burst 1 packets counter drop\n  }\n}\n",
+    );
     let relay = Relay::start(
         &lab,
         SERVER2,
@@ -300,18 +323,23 @@ fn garbage_and_truncated_packets() {
             junk: 10,
         },
     );
+    let junk = Junk::start(&lab);
     let running = lab.start_pxeinit(&["--timeout", "30"]);
-    let junk = Junk::start(&lab, running.pid());
+    junk.target(running.pid());
     let run = running.wait(Duration::from_secs(120));
-    assert_mac_plan(&run, &k, 4 * MIB + 3, &i, 100_000);
+    assert_mac_plan(&run, &k, 16 * MIB + 3, &i, 100_000);
     let st = relay.stats();
     let sprayed = junk.sent.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
         "garbage: relay {st:?}, sprayed {sprayed}, {:.1} s",
         run.secs
     );
-    assert!(st.junk > 50, "too little junk from the server TID: {st:?}");
-    assert!(sprayed > 10, "the sprayer sent only {sprayed} packets");
+    assert!(st.junk > 500, "too little junk from the server TID: {st:?}");
+    assert!(sprayed > 500, "the sprayer sent only {sprayed} packets");
+    assert!(
+        run.plan()["lease"]["seconds"].as_f64().unwrap_or(0.0) > 3.0,
+        "the first DISCOVER was not dropped"
+    );
 }
 
 /// HTTP from nginx: Content-Length, chunked encoding and a 302 redirect,
@@ -476,5 +504,44 @@ fn server_killed_mid_transfer() {
     assert!(
         after < 30.0,
         "pxeinit took {after:.1} s to notice the dead server"
+    );
+}
+
+/// The server vanishes mid-transfer without a word (every packet to the
+/// client, ICMP included, dropped from then on): pxeinit gives up on its
+/// own retransmission limit, in bounded time.
+#[test]
+fn server_vanishes_mid_transfer() {
+    let Some(lab) = Lab::new("server_vanishes_mid_transfer", &["dnsmasq", "in.tftpd"]) else {
+        return;
+    };
+    mac_config(&lab, 64 * MIB, 1000);
+    lab.dnsmasq(false, &["--dhcp-boot=pxelinux.0,,192.168.77.1"]);
+    lab.tftpd_hpa(SERVER);
+    let mut running = lab.start_pxeinit(&["--timeout", "20"]);
+    let line = running.wait_line(Duration::from_secs(60), |l| {
+        l.contains("images/kernel:") && l.contains("MiB")
+    });
+    assert!(
+        line.is_some(),
+        "no progress line from pxeinit (transfer finished too fast or never started)"
+    );
+    lab.nft(
+        &lab.cli_ns,
+        "table netdev pxt_cut {\n  chain in {\n    type filter hook ingress device \"pxc0\" priority 0; policy accept;\n    \
+         drop\n  }\n}\n",
+    );
+    let cut_at = Instant::now();
+    let run = running.wait(Duration::from_secs(90));
+    let err = run.error();
+    assert!(
+        err.contains("tftp://192.168.77.1/images/kernel"),
+        "error does not name the file: {err}"
+    );
+    let after = cut_at.elapsed().as_secs_f64();
+    eprintln!("server vanished: pxeinit gave up {after:.1} s later: {err}");
+    assert!(
+        after < 40.0,
+        "pxeinit took {after:.1} s to give up on a silent server"
     );
 }

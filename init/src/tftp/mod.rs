@@ -153,8 +153,8 @@ pub struct Options {
     pub utimeout: Option<Duration>,
     /// How many retransmissions in a row, without any progress, before the
     /// fetch gives up with [`TftpError::Timeout`]. The default, 15, waits
-    /// about 10 s after the last progress (14 s for the request): longer than
-    /// the servers' own backoff (dnsmasq resends after 2, 3 and 5 s).
+    /// about 11 s after the last progress (15.5 s for the request): longer
+    /// than the servers' own backoff (dnsmasq resends after 2, 3 and 5 s).
     pub retries: u32,
     /// Retransmission timeout before the first round trip is measured, that
     /// is for the RRQ (RFC 6298 §2.1 uses 1 s; a boot LAN answers in
@@ -566,6 +566,8 @@ struct Transfer<'a> {
     rtt_probe: Option<Instant>,
     /// An ACK was already sent for the current gap in the window.
     gap_acked: bool,
+    /// An RRQ or ACK was sent since the last receive.
+    just_sent: bool,
     timeouts: u32,
     retransmits: u32,
     started: Instant,
@@ -590,16 +592,24 @@ impl<'a> Transfer<'a> {
         if path.contains('\0') {
             return Err(invalid("file name contains a NUL character"));
         }
-        let rrq = Repr::Rrq {
+        let rrq = |options| Repr::Rrq {
             filename: path,
             mode: Mode::Octet,
-            options: requested,
+            options,
         };
-        if rrq.buffer_len() > limits::REQUEST_MAX {
+        let fits = |options| rrq(options).buffer_len() <= limits::REQUEST_MAX;
+        // A long name leaves no room for options: ask without them.
+        let requested = if fits(requested) {
+            requested
+        } else {
+            TransferOptions::default()
+        };
+        if !fits(requested) {
             return Err(invalid(
                 "file name too long for a TFTP request (512 octets)",
             ));
         }
+        let rrq = rrq(requested);
         let mut request = vec![0; rrq.buffer_len()];
         rrq.emit(&mut Packet::new_unchecked(&mut request[..]));
 
@@ -658,6 +668,7 @@ impl<'a> Transfer<'a> {
             last_progress: now,
             rtt_probe: None,
             gap_acked: false,
+            just_sent: false,
             timeouts: 0,
             retransmits: 0,
             started,
@@ -787,7 +798,14 @@ impl<'a> Transfer<'a> {
             }
             Err(_) if packet.opcode() == wire::OpCode::Oack => {
                 self.peer = Some(from);
-                warn!("{}: refusing a malformed OACK", self.target());
+                let options: Vec<_> = packet
+                    .options()
+                    .map(|(name, value)| {
+                        let text = |bytes| String::from_utf8_lossy(bytes).into_owned();
+                        (text(name), text(value))
+                    })
+                    .collect();
+                warn!("{}: refusing a malformed OACK {:?}", self.target(), options);
                 self.send_error(from, ErrorCode::OptionNegotiation, "malformed OACK");
                 Ok(Some(Outcome::RetryWithoutOptions))
             }
@@ -1037,6 +1055,7 @@ impl<'a> Transfer<'a> {
 
     fn send_request(&mut self, again: bool) -> Result<(), TftpError> {
         self.send(self.server, &self.request)?;
+        self.just_sent = true;
         let now = Instant::now();
         self.last_tx = now;
         self.rtt_probe = if again { None } else { Some(now) };
@@ -1057,6 +1076,7 @@ impl<'a> Transfer<'a> {
         }
         .emit(&mut Packet::new_unchecked(&mut ack[..]));
         self.send(peer, &ack)?;
+        self.just_sent = true;
         let now = Instant::now();
         self.acked = self.last;
         self.last_tx = now;
@@ -1111,8 +1131,18 @@ impl<'a> Transfer<'a> {
         buf: &mut [u8],
         deadline: Instant,
     ) -> Result<Option<(usize, SocketAddr)>, TftpError> {
+        // Right after an ACK or RRQ its answer cannot be there yet: wait
+        // first instead of a recvfrom that would fail (saves a system call
+        // per block in lockstep).
+        let mut try_now = !std::mem::take(&mut self.just_sent);
         loop {
-            match self.socket.recv_from(buf) {
+            let received = if try_now {
+                self.socket.recv_from(buf)
+            } else {
+                Err(io::ErrorKind::WouldBlock.into())
+            };
+            try_now = true;
+            match received {
                 Ok(received) => return Ok(Some(received)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // An ICMP error for a datagram we sent (IP_RECVERR).

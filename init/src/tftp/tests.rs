@@ -422,6 +422,19 @@ fn refuses_a_larger_blksize_with_error_8() {
 }
 
 #[test]
+fn refuses_a_malformed_oack() {
+    let data = file(600);
+    let script = Script {
+        answer: Answer::RawOack(b"\x00\x06blksize\x00abc\x00".to_vec()),
+        ..Script::new(data.clone())
+    };
+    let (result, got, log) = run(script, &Options::default());
+    assert_eq!(got, data);
+    assert_eq!(result.unwrap().blksize, 512);
+    assert_eq!(log.errors[0].0, ErrorCode::OptionNegotiation);
+}
+
+#[test]
 fn refuses_an_unrequested_option() {
     let script = Script {
         answer: Answer::RawOack(b"\x00\x06windowsize\x008\x00".to_vec()),
@@ -751,6 +764,23 @@ fn progress_reports_every_block() {
         calls,
         [(0, tsize), (100, tsize), (200, tsize), (250, tsize)]
     );
+}
+
+#[test]
+fn a_long_name_is_requested_without_options() {
+    let name = "x".repeat(490);
+    let (addr, server) = serve(Script::new(file(700)));
+    let stats = fetch(
+        addr,
+        &name,
+        &mut Vec::new(),
+        &Options::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let log = server.join().unwrap();
+    assert!(log.requests[0].is_empty());
+    assert_eq!((stats.blksize, stats.bytes), (512, 700));
 }
 
 #[test]

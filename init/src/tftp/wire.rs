@@ -403,11 +403,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         u16::from_be_bytes([bytes[0], bytes[1]])
     }
 
-    /// Consumes the view and returns the buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     /// The opcode.
     pub fn opcode(&self) -> OpCode {
         OpCode::from(self.u16_at(field::OPCODE))
@@ -421,11 +416,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The error code of an ERROR packet.
     pub fn error_code(&self) -> ErrorCode {
         ErrorCode::from(self.u16_at(field::ERROR_CODE))
-    }
-
-    /// The payload of a DATA packet.
-    pub fn data(&self) -> &[u8] {
-        &self.buffer.as_ref()[field::DATA]
     }
 
     /// The option pairs of an OACK, or of an RRQ/WRQ after its file name and
