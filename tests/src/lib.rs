@@ -113,7 +113,7 @@ pub fn pxeinit_bin() -> PathBuf {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["target"]["name"] == "pxeinit")
             .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .last()
+            .next_back()
             .expect("cargo build -p pxeinit reported no executable")
     })
     .clone()

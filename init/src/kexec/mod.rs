@@ -33,6 +33,7 @@ pub enum KexecError {
         err: io::Error,
     },
     /// Neither kexec_file_load nor a kexec_load layout is available.
+    #[cfg_attr(target_arch = "s390x", allow(dead_code))]
     Unsupported(String),
 }
 
