@@ -265,6 +265,10 @@ fn write(path: &Path, data: &str) -> Result<()> {
 
 /// `cargo xtask bench ARGS`.
 pub fn main(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     let opts = Options::parse(args)?;
     crate::deps::ensure(&[crate::deps::BOOT])?;
     let date = today();
