@@ -24,7 +24,7 @@ pub type Result<T> = std::result::Result<T, String>;
 /// The Rust target of the guest.
 pub const TARGET: &str = "s390x-unknown-linux-gnu";
 /// The first-stage command line baked into `pxelinux.0`.
-pub const DEFAULT_CMDLINE: &str = "console=ttysclp0 quiet";
+pub const DEFAULT_CMDLINE: &str = "console=ttysclp0 quiet init_on_alloc=0";
 
 /// The workspace root.
 pub fn root() -> PathBuf {

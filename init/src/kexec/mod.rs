@@ -209,7 +209,7 @@ impl Drop for Map {
 /// (used by dry runs to check the image and the command line).
 pub fn check(kernel: &File, initrd_len: u64, cmdline: &str) -> Result<(), KexecError> {
     let k = Map::new(kernel, "kernel")?;
-    s390::plan(k.bytes(), initrd_len, cmdline, &[])?;
+    s390::plan(k.bytes(), initrd_len, cmdline, &[], None)?;
     Ok(())
 }
 
@@ -228,12 +228,9 @@ struct KexecSegment {
 /// both load at 0x1000000, so a stale translation would be found at the
 /// same address). Both files need root, as kexec_load does.
 #[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
-fn executed_ranges() -> Vec<(u64, u64)> {
+fn executed_ranges(iomem: &str) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
-    if let Some(end) = std::fs::read_to_string("/proc/iomem")
-        .ok()
-        .and_then(|t| s390::kernel_end(&t))
-    {
+    if let Some(end) = s390::kernel_end(iomem) {
         out.push((s390::KERNEL_OFFSET, end));
     }
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
@@ -289,7 +286,14 @@ fn load_segments(
         None => None,
     };
     let ilen = i.as_ref().map(|m| m.len as u64).unwrap_or(0);
-    let plan = s390::plan(k.bytes(), ilen, cmdline, &executed_ranges())?;
+    let iomem = std::fs::read_to_string("/proc/iomem").unwrap_or_default();
+    let plan = s390::plan(
+        k.bytes(),
+        ilen,
+        cmdline,
+        &executed_ranges(&iomem),
+        s390::ram_end(&iomem),
+    )?;
     let kb = k.bytes_mut();
     for (at, bytes) in &plan.patches {
         kb[*at..*at + bytes.len()].copy_from_slice(bytes);

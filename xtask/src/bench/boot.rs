@@ -129,6 +129,31 @@ pub fn prepare(opts: &Options) -> Result<Setup> {
     let img = crate::image(&bench.join("image"), crate::DEFAULT_CMDLINE)?;
     let pxelinux0 = root.join(System::Pxeinit.bootfile());
     std::fs::copy(&img, &pxelinux0).map_err(|e| format!("{}: {e}", img.display()))?;
+    if opts.systems.contains(&System::PxeinitHttp) {
+        let port = super::httpd::serve(&root)?;
+        write(
+            &root.join("pxelinux.cfg/http"),
+            format!(
+                "# pxeinit boot benchmark, payload over HTTP\n{}",
+                config()
+                    .replace(
+                        "KERNEL target/",
+                        &format!("KERNEL http://10.0.2.2:{port}/target/")
+                    )
+                    .replace(
+                        "INITRD target/",
+                        &format!("INITRD http://10.0.2.2:{port}/target/")
+                    )
+            )
+            .as_bytes(),
+        )?;
+        let img = crate::image(
+            &bench.join("image-http"),
+            &format!("{} pxe.config=pxelinux.cfg/http", crate::DEFAULT_CMDLINE),
+        )?;
+        std::fs::copy(&img, root.join(System::PxeinitHttp.bootfile()))
+            .map_err(|e| format!("{}: {e}", img.display()))?;
+    }
     let s390tools_bytes = if opts.systems.contains(&System::S390Tools) {
         let out = root.join(System::S390Tools.bootfile());
         let b = super::s390tools::image(&k, &out, crate::DEFAULT_CMDLINE)?;
@@ -316,9 +341,22 @@ impl Report {
         self.runs.iter().find(|r| r.system == s)
     }
 
+    /// The fastest pxeinit run (TFTP or HTTP), the one the goals judge.
+    fn best_pxeinit(&self) -> Option<&Run> {
+        [System::Pxeinit, System::PxeinitHttp]
+            .into_iter()
+            .filter_map(|s| self.get(s))
+            .filter(|r| r.total().is_some())
+            .min_by(|a, b| {
+                a.total()
+                    .partial_cmp(&b.total())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+    }
+
     /// Goal 1: pxeinit at most (a) + 5 s. `(pxeinit - a, met)`.
     pub fn goal_vs_firmware(&self) -> Option<(f64, bool)> {
-        let p = self.get(System::Pxeinit)?.total()?;
+        let p = self.best_pxeinit()?.total()?;
         let a = self.get(System::Firmware)?.total()?;
         Some((p - a, p <= a + 5.0))
     }
@@ -326,7 +364,7 @@ impl Report {
     /// Goal 2: (b) at least 10× pxeinit. `(ratio or its lower bound,
     /// exact, met)`; `met` is None when only a lower bound below 10 is known.
     pub fn goal_vs_s390tools(&self) -> Option<(f64, bool, Option<bool>)> {
-        let p = self.get(System::Pxeinit)?.total()?;
+        let p = self.best_pxeinit()?.total()?;
         let b = self.get(System::S390Tools)?;
         let ratio = b.lower_bound()? / p;
         match b.total() {
@@ -427,9 +465,10 @@ impl Report {
             }
             md.push('\n');
         }
-        md.push_str(
-            "\nGoals (issue 6), from this run:\n\n| goal | measured | status |\n|---|---|---|\n",
-        );
+        let best = self.best_pxeinit().map_or("pxeinit", |r| r.system.title());
+        md.push_str(&format!(
+            "\nGoals (issue 6), from this run, judged on the faster pxeinit row ({best}):\n\n| goal | measured | status |\n|---|---|---|\n"
+        ));
         match self.goal_vs_firmware() {
             Some((d, met)) => md.push_str(&format!(
                 "| pxeinit ≤ (a) + 5 s | pxeinit − (a) = {d:+.1} s | {} |\n",
@@ -473,7 +512,7 @@ impl Report {
         if !rates.is_empty() {
             md.push_str(&format!(
                 "\nTFTP throughput of the download phase (kernel + initrd, {:.1} MiB, \
-                 through slirp): {}.\n",
+                 through slirp; HTTP for the pxeinit (HTTP) row): {}.\n",
                 bytes / 1048576.0,
                 rates.join("; ")
             ));

@@ -19,6 +19,7 @@
 //! rest of the file is left alone. Only the parts that ran are rewritten.
 
 pub mod boot;
+pub mod httpd;
 pub mod json;
 pub mod net;
 pub mod s390tools;
@@ -40,7 +41,8 @@ pub const USAGE: &str = "\
 cargo xtask bench [options]
 
   --only PART[,PART]     boot, size, net (default: all); may be repeated
-  --systems S[,S]        boot: pxeinit, firmware, s390-tools (default: all)
+  --systems S[,S]        boot: pxeinit, pxeinit-http, firmware, s390-tools
+                         (default: all)
   --cap SECONDS          boot: stop a system that has not reached the target
                          after this long (default 240)
   --initrd-mib N         boot: size of the target initrd (default 64)

@@ -28,6 +28,9 @@ use crate::qemu::Console;
 pub enum System {
     /// `pxelinux.0` = kernel + pxeinit.
     Pxeinit,
+    /// The same pxeinit with a config whose KERNEL and INITRD are
+    /// `http://` URLs (a host HTTP server reached through slirp).
+    PxeinitHttp,
     /// (a) QEMU's netboot firmware loading kernel and initrd itself from a
     /// `# pxelinux` boot file: no second stage.
     Firmware,
@@ -38,12 +41,18 @@ pub enum System {
 
 impl System {
     /// All systems, in table order.
-    pub const ALL: [System; 3] = [System::Pxeinit, System::Firmware, System::S390Tools];
+    pub const ALL: [System; 4] = [
+        System::Pxeinit,
+        System::PxeinitHttp,
+        System::Firmware,
+        System::S390Tools,
+    ];
 
     /// The key used in JSON and on the command line.
     pub fn key(self) -> &'static str {
         match self {
             System::Pxeinit => "pxeinit",
+            System::PxeinitHttp => "pxeinit-http",
             System::Firmware => "firmware",
             System::S390Tools => "s390-tools",
         }
@@ -52,7 +61,8 @@ impl System {
     /// A short name for tables and the picture.
     pub fn title(self) -> &'static str {
         match self {
-            System::Pxeinit => "pxeinit",
+            System::Pxeinit => "pxeinit (TFTP)",
+            System::PxeinitHttp => "pxeinit (HTTP)",
             System::Firmware => "(a) firmware only",
             System::S390Tools => "(b) s390-tools style",
         }
@@ -62,6 +72,7 @@ impl System {
     pub fn bootfile(self) -> &'static str {
         match self {
             System::Pxeinit => "pxelinux.0",
+            System::PxeinitHttp => "pxelinux-http.0",
             System::Firmware => "firmware.cfg",
             System::S390Tools => "s390-tools.0",
         }
@@ -70,7 +81,7 @@ impl System {
     /// The rules that mark the end of each phase, in order.
     pub fn rules(self) -> &'static [Rule] {
         match self {
-            System::Pxeinit => PXEINIT,
+            System::Pxeinit | System::PxeinitHttp => PXEINIT,
             System::Firmware => FIRMWARE,
             System::S390Tools => S390TOOLS,
         }
