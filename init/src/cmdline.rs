@@ -12,6 +12,7 @@
 //! | `pxe.retries=N` | attempts before `pxe.onfail` applies (0 = forever) |
 //! | `pxe.onfail=retry\|reboot\|poweroff\|shell` | what to do when booting fails |
 //! | `pxe.localboot=0.0.XXXX` / `rd.chreipl=ccw rd.chreipl=0.0.XXXX` | LOCALBOOT device |
+//! | `pxe.cacert=PATH` | CA certificates (PEM) for `https://` paths (feature `https`) |
 //! | `pxe.debug` | debug logging |
 
 use std::net::Ipv4Addr;
@@ -68,6 +69,8 @@ pub struct Settings {
     pub onfail: OnFail,
     /// LOCALBOOT device bus id (0.0.xxxx).
     pub localboot_device: Option<String>,
+    /// pxe.cacert= (PEM bundle for https://)
+    pub ca_bundle: Option<String>,
     /// pxe.debug
     pub debug: bool,
     /// Problems found (unknown pxe.* keys, bad values).
@@ -167,6 +170,7 @@ pub fn parse(line: &str) -> Settings {
                         .push(format!("{k}={v}: expected a CCW device like 0.0.0005"));
                 }
             }
+            "pxe.cacert" => s.ca_bundle = Some(v.to_string()),
             "pxe.debug" => s.debug = true,
             _ if k.starts_with("pxe.") => s.warnings.push(format!("unknown option {word} ignored")),
             _ => {}

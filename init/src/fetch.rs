@@ -225,6 +225,8 @@ pub struct Downloader {
     pub http_timeout: Duration,
     /// Name servers for HTTP host names (DHCP option 6).
     pub dns: Vec<Ipv4Addr>,
+    /// CA certificates for https:// (feature `https`).
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl Downloader {
@@ -235,6 +237,7 @@ impl Downloader {
             tftp: tftp::Options::for_mtu(mtu),
             http_timeout: Duration::from_secs(30),
             dns: Vec::new(),
+            ca_bundle: None,
         }
     }
 
@@ -314,6 +317,7 @@ impl Downloader {
         let opts = crate::http::Options {
             timeout: self.http_timeout,
             dns: self.dns.clone(),
+            ca_bundle: self.ca_bundle.clone(),
         };
         match crate::http::get(url, &opts, sink, &mut |got, total| {
             progress.update(got, total)

@@ -19,9 +19,11 @@ use std::time::Duration;
 pub const MAX_REDIRECTS: usize = 5;
 const MAX_HEAD: usize = 64 * 1024;
 
-/// An `http://host[:port]/path` URL.
+/// An `http://` or `https://host[:port]/path` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
+    /// `https://`.
+    pub tls: bool,
     /// Host name or address literal (IPv6 without brackets).
     pub host: String,
     /// Port (80 by default).
@@ -51,6 +53,9 @@ pub enum HttpError {
     Io(io::Error),
     /// `https://` needs the `https` feature.
     NoTls,
+    /// TLS setup or handshake failed.
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
+    Tls(String),
 }
 
 impl fmt::Display for HttpError {
@@ -65,8 +70,9 @@ impl fmt::Display for HttpError {
             HttpError::Connect(e) => write!(f, "cannot connect: {e}"),
             HttpError::Io(e) => write!(f, "{e}"),
             HttpError::NoTls => {
-                f.write_str("https:// URLs are not supported by this build (no TLS)")
+                f.write_str("https:// URLs need pxeinit built with the `https` feature")
             }
+            HttpError::Tls(m) => write!(f, "TLS: {m}"),
         }
     }
 }
@@ -80,17 +86,17 @@ impl From<io::Error> for HttpError {
 }
 
 impl Url {
-    /// Parse an absolute `http://` URL.
+    /// Parse an absolute `http://` or `https://` URL.
     pub fn parse(s: &str) -> Result<Url, HttpError> {
         let bad = || HttpError::BadUrl(s.to_string());
         let scheme_end = s.find("://").ok_or_else(bad)?;
         let scheme = s[..scheme_end].to_ascii_lowercase();
-        if scheme == "https" {
-            return Err(HttpError::NoTls);
-        }
-        if scheme != "http" {
-            return Err(bad());
-        }
+        let tls = match scheme.as_str() {
+            "http" => false,
+            "https" if cfg!(feature = "https") => true,
+            "https" => return Err(HttpError::NoTls),
+            _ => return Err(bad()),
+        };
         let rest = &s[scheme_end + 3..];
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -109,6 +115,7 @@ impl Url {
         };
         let port = match port {
             Some(p) => p.parse().map_err(|_| bad())?,
+            None if tls => 443,
             None => 80,
         };
         if host.is_empty() {
@@ -119,7 +126,12 @@ impl Url {
         } else {
             format!("/{path}")
         };
-        Ok(Url { host, port, path })
+        Ok(Url {
+            tls,
+            host,
+            port,
+            path,
+        })
     }
 
     /// Resolve `location` (a redirect target) against this URL.
@@ -138,7 +150,8 @@ impl Url {
             let dir = self.path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             format!("{dir}/{location}")
         };
-        Url::parse(&format!("http://{host}:{}{path}", self.port))
+        let scheme = if self.tls { "https" } else { "http" };
+        Url::parse(&format!("{scheme}://{host}:{}{path}", self.port))
     }
 }
 
@@ -277,9 +290,32 @@ pub struct Options {
     pub timeout: Duration,
     /// Name servers for host names.
     pub dns: Vec<Ipv4Addr>,
+    /// PEM file of trusted CA certificates for `https://` (feature
+    /// `https`); default /etc/ssl/certs/ca-certificates.crt.
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
-fn connect(url: &Url, opts: &Options) -> Result<TcpStream, HttpError> {
+/// A connection: plain TCP, or TLS over it.
+trait Conn: Read + Write {}
+impl<T: Read + Write> Conn for T {}
+
+fn connect(url: &Url, opts: &Options) -> Result<Box<dyn Conn>, HttpError> {
+    let tcp = connect_tcp(url, opts)?;
+    if !url.tls {
+        return Ok(Box::new(tcp));
+    }
+    #[cfg(feature = "https")]
+    {
+        tls::wrap(tcp, url, opts)
+    }
+    #[cfg(not(feature = "https"))]
+    {
+        Err(HttpError::NoTls)
+    }
+}
+
+fn connect_tcp(url: &Url, opts: &Options) -> Result<TcpStream, HttpError> {
     let ip: IpAddr = match url.host.parse::<IpAddr>() {
         Ok(ip) => ip,
         Err(_) => IpAddr::V4(
@@ -305,7 +341,7 @@ pub fn get(
 ) -> Result<u64, HttpError> {
     let mut url = Url::parse(url)?;
     for _ in 0..=MAX_REDIRECTS {
-        let stream = connect(&url, opts)?;
+        let mut stream = connect(&url, opts)?;
         let host = if url.port == 80 {
             url.host.clone()
         } else {
@@ -316,8 +352,9 @@ pub fn get(
             url.path,
             env!("CARGO_PKG_VERSION")
         );
-        (&stream).write_all(req.as_bytes())?;
-        let mut r = BufReader::with_capacity(256 * 1024, &stream);
+        stream.write_all(req.as_bytes())?;
+        stream.flush()?;
+        let mut r = BufReader::with_capacity(256 * 1024, stream);
         let mut head = Vec::new();
         loop {
             let before = head.len();
@@ -381,6 +418,53 @@ pub fn get(
     Err(HttpError::TooManyRedirects)
 }
 
+/// TLS through rustls (ring provider), trusting the certificates of a PEM
+/// bundle.
+#[cfg(feature = "https")]
+mod tls {
+    use super::{HttpError, Options, Url};
+    use rustls_pki_types::pem::PemObject;
+    use std::net::TcpStream;
+    use std::sync::Arc;
+
+    /// Where Debian (and the initramfs, when the bundle is added) keeps the CAs.
+    pub const DEFAULT_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+    pub(super) fn wrap(
+        tcp: TcpStream,
+        url: &Url,
+        opts: &Options,
+    ) -> Result<Box<dyn super::Conn>, HttpError> {
+        let path = opts
+            .ca_bundle
+            .clone()
+            .unwrap_or_else(|| DEFAULT_BUNDLE.into());
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(&path)
+            .map_err(|e| HttpError::Tls(format!("CA bundle {}: {e}", path.display())))?;
+        for c in certs.flatten() {
+            let _ = roots.add(c);
+        }
+        if roots.is_empty() {
+            return Err(HttpError::Tls(format!(
+                "CA bundle {}: no certificates",
+                path.display()
+            )));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HttpError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls_pki_types::ServerName::try_from(url.host.clone())
+            .map_err(|e| HttpError::Tls(format!("{}: {e}", url.host)))?;
+        let conn = rustls::ClientConnection::new(Arc::new(config), name)
+            .map_err(|e| HttpError::Tls(e.to_string()))?;
+        Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -399,7 +483,11 @@ mod test {
         );
         let u = Url::parse("http://[fd00::1]:81/a").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("fd00::1", 81));
-        assert!(matches!(Url::parse("https://x/"), Err(HttpError::NoTls)));
+        if cfg!(feature = "https") {
+            assert_eq!(Url::parse("https://x/").unwrap().port, 443);
+        } else {
+            assert!(matches!(Url::parse("https://x/"), Err(HttpError::NoTls)));
+        }
         assert!(Url::parse("ftp://x/").is_err());
         assert!(Url::parse("http://:80/").is_err());
         assert!(Url::parse("http://h:99999/").is_err());
@@ -469,6 +557,7 @@ mod test {
         let opts = Options {
             timeout: Duration::from_secs(5),
             dns: vec![],
+            ca_bundle: None,
         };
         let n = get(
             &format!("http://127.0.0.1:{port}/start"),

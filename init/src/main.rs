@@ -30,11 +30,12 @@ pxeinit: PXELINUX-style network boot (PID 1 of pxelinux.0, or a command)
 USAGE:
   pxeinit boot [--interface IF] [--dry-run] [--label L] [--server ADDR]
                [--config PATH|URL] [--uuid UUID] [--timeout SECONDS]
-               [--append-cmdline 'pxe.* settings']
+               [--ca-bundle PEM] [--append-cmdline 'pxe.* settings']
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
       lookup, download of kernel and initrd, then kexec. With --dry-run,
       print the plan as JSON instead of loading it.
   pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
+                [--ca-bundle PEM]
       Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
@@ -113,6 +114,9 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             Long("blksize") => dl.tftp.blksize = num(&mut p, "--blksize")?,
             Long("windowsize") => dl.tftp.windowsize = num(&mut p, "--windowsize")?,
             Long("no-tsize") => dl.tftp.tsize = false,
+            Long("ca-bundle") => {
+                dl.ca_bundle = Some(p.value().map_err(|e| e.to_string())?.into());
+            }
             Long("debug") | Short('v') => std::env::set_var("RUST_LOG", "debug"),
             _ => return Err(a.unexpected().to_string()),
         }
@@ -161,6 +165,7 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
                         .map_err(|_| format!("--timeout {v}: not a number of seconds"))?,
                 );
             }
+            Long("ca-bundle") => extra.push_str(&format!(" pxe.cacert={}", val(&mut p)?)),
             Long("append-cmdline") => {
                 extra.push(' ');
                 extra.push_str(&val(&mut p)?);

@@ -279,6 +279,7 @@ pub fn purge_ranges(extra: &[(u64, u64)], stub_addr: u64) -> Vec<(u64, u64)> {
 
 /// The end of memory: the highest "System RAM" line of /proc/iomem;
 /// `None` when not readable (not root: zeros).
+#[cfg_attr(not(target_arch = "s390x"), allow(dead_code))]
 pub fn ram_end(iomem: &str) -> Option<u64> {
     iomem
         .lines()
@@ -415,7 +416,10 @@ mod test {
             assert!(s.bufsz <= s.memsz);
         }
         // Parm area patches.
-        assert_eq!(p.patches[0], (0x10408, (29u64 << 20).to_be_bytes().to_vec()));
+        assert_eq!(
+            p.patches[0],
+            (0x10408, (29u64 << 20).to_be_bytes().to_vec())
+        );
         assert_eq!(p.patches[1], (0x10410, 3_000_001u64.to_be_bytes().to_vec()));
         let (at, line) = &p.patches[2];
         assert_eq!(*at, 0x10480);

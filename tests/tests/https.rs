@@ -1,0 +1,199 @@
+//! HTTPS (the `https` feature of pxeinit) against nginx with a certificate
+//! from a test CA: trusted through `--ca-bundle`, refused without it, and
+//! refused with a clear message by a build without the feature.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pxeinit_tests::*;
+
+/// Build pxeinit with `--features https` and copy it to `dir` (the plain
+/// build other tests use lives at the same path in target/).
+fn pxeinit_https(dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace");
+    let out = Command::new(&cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "pxeinit",
+            "--features",
+            "https",
+            "--message-format=json-render-diagnostics",
+        ])
+        .output()
+        .expect("cargo build --features https");
+    assert!(
+        out.status.success(),
+        "cargo build -p pxeinit --features https failed"
+    );
+    let exe = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"]["name"] == "pxeinit")
+        .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .expect("no pxeinit executable");
+    let copy = dir.join("pxeinit-https");
+    std::fs::copy(&exe, &copy).expect("copy pxeinit-https");
+    copy
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let st = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        st.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+fn fetch(lab: &Lab, bin: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.cli_ns])
+        .arg(bin)
+        .arg("fetch")
+        .args(args)
+        .output()
+        .expect("pxeinit fetch");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn https_with_a_ca_bundle() {
+    let Some(lab) = Lab::new("https_with_a_ca_bundle", &["nginx", "openssl"]) else {
+        return;
+    };
+    let d = lab.dir.clone();
+    // A test CA and a server certificate for the server's address.
+    openssl(
+        &d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=pxeinit test CA",
+            "-days",
+            "2",
+        ],
+    );
+    openssl(
+        &d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.csr",
+            "-subj",
+            "/CN=boot server",
+        ],
+    );
+    std::fs::write(d.join("san.ext"), format!("subjectAltName=IP:{SERVER}\n")).expect("san.ext");
+    openssl(
+        &d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+    let sha = lab.put_random("images/initrd.img", 3 << 20, 7);
+    let ds = d.display();
+    let conf = lab.file(
+        "nginx-tls.conf",
+        format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {ds}/nginx.pid;\n\
+             error_log {ds}/nginx-error.log info;\nevents {{ worker_connections 64; }}\n\
+             http {{\n  access_log {ds}/nginx-access.log;\n  client_body_temp_path {ds}/ngx-body;\n\
+             proxy_temp_path {ds}/ngx-proxy;\n  fastcgi_temp_path {ds}/ngx-fcgi;\n  uwsgi_temp_path {ds}/ngx-uwsgi;\n\
+             scgi_temp_path {ds}/ngx-scgi;\n  default_type application/octet-stream;\n\
+             server {{\n    listen {SERVER}:8443 ssl;\n    ssl_certificate {ds}/srv.pem;\n    ssl_certificate_key {ds}/srv.key;\n    root {root};\n  }}\n}}\n",
+            root = lab.root().display()
+        ),
+    );
+    let c = conf.to_string_lossy().into_owned();
+    lab.spawn(
+        "nginx",
+        &[
+            "nginx",
+            "-p",
+            &format!("{ds}/"),
+            "-c",
+            &c,
+            "-e",
+            &format!("{ds}/nginx-error.log"),
+        ],
+    );
+    lab.wait_port("tcp", 8443);
+    sh(&[
+        "ip",
+        "-n",
+        &lab.cli_ns,
+        "addr",
+        "add",
+        "192.168.77.50/24",
+        "dev",
+        CLIENT_IF,
+    ]);
+
+    let bin = pxeinit_https(&d);
+    let url = format!("https://{SERVER}:8443/images/initrd.img");
+    let ca = d.join("ca.pem").to_string_lossy().into_owned();
+    let (ok, out, err) = fetch(&lab, &bin, &[&url, "--ca-bundle", &ca]);
+    assert!(ok, "https fetch failed: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["sha256"], sha.as_str(), "{out}");
+    assert_eq!(v["bytes"], 3 << 20);
+
+    // Not trusted without the test CA (Debian's bundle does not have it).
+    let bundle = d.join("other.pem");
+    std::fs::copy(d.join("srv.pem"), &bundle).expect("copy");
+    let (ok, _, err) = fetch(
+        &lab,
+        &bin,
+        &[&url, "--ca-bundle", &bundle.to_string_lossy()],
+    );
+    assert!(!ok, "a server signed by an untrusted CA was accepted");
+    assert!(err.contains("certificate") || err.contains("TLS"), "{err}");
+
+    // A build without the feature says what is missing.
+    let plain = pxeinit_bin();
+    let (ok, _, err) = fetch(&lab, &plain, &[&url]);
+    assert!(!ok);
+    assert!(err.contains("`https` feature"), "{err}");
+}
