@@ -252,7 +252,7 @@ fn versions(bins: &Bins) -> Vec<(&'static str, String)> {
     };
     let mut v = vec![
         ("curl", first_line(Command::new("curl").arg("--version"))),
-        ("busybox", first_line(Command::new("busybox"))),
+        ("busybox", first_line(&mut Command::new("busybox"))),
         (
             "tftpd-hpa",
             first_line(Command::new("/usr/sbin/in.tftpd").arg("-V")),
@@ -754,12 +754,7 @@ fn throughput_cases(lab: &Lab, pxeinit: &Path, servers: &[&str]) -> Vec<Case> {
     cases.push(tftp_case(p, "tftpd-hpa", f, &out, Tftp::Busybox(None)));
     cases.push(tftp_case(p, "tftpd-hpa", f, &out, Tftp::Busybox(b)));
     for s in ["pxt-rfc7440d", "rs-tftpd"] {
-        if let Some(s) = servers.iter().copied().find(|x| *x == s) {
-            let s: &'static str = if s == "rs-tftpd" {
-                "rs-tftpd"
-            } else {
-                "pxt-rfc7440d"
-            };
+        if servers.contains(&s) {
             cases.push(tftp_case(p, s, f, &out, Tftp::Pxeinit(b, 16)));
             cases.push(tftp_case(p, s, f, &out, Tftp::Pxeinit(b, 1)));
             cases.push(tftp_case(p, s, f, &out, Tftp::Curl(None)));
@@ -1129,11 +1124,6 @@ fn measure_loss(lab: &Lab, pxeinit: &Path, servers: &[&str]) -> Result<Vec<LossR
     )];
     for s in ["pxt-rfc7440d", "rs-tftpd"] {
         if servers.contains(&s) {
-            let s: &'static str = if s == "rs-tftpd" {
-                "rs-tftpd"
-            } else {
-                "pxt-rfc7440d"
-            };
             plan.push((tftp_case(pxeinit, s, f, &out, Tftp::Pxeinit(b, 16)), REPS));
         }
     }
