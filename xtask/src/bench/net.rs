@@ -15,6 +15,9 @@
 //!
 //! # What is measured
 //!
+//! Every server and client is pinned to one CPU ([`pinned_cpu`]; see
+//! there why).
+//!
 //! - Throughput: 64 MiB, every client configuration [`REPS`] times in
 //!   interleaved rounds (so background load hits all alike); the median
 //!   wall time of the client process, `ip netns exec` and process start
@@ -400,9 +403,12 @@ impl Lab {
             .map_or("", |(_, s)| s.as_str())
     }
 
+    /// `argv` in namespace `ns`, pinned to [`pinned_cpu`].
     fn in_ns(ns: &str, argv: &[String]) -> Command {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]).args(argv);
+        c.args(["netns", "exec", ns, "taskset", "-c"])
+            .arg(pinned_cpu().to_string())
+            .args(argv);
         c
     }
 
@@ -585,6 +591,18 @@ impl Drop for Lab {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The CPU that every server and client runs on: the last one.
+///
+/// Unpinned, a lockstep transfer over veth is a chain of cross-CPU
+/// wake-ups whose latency depends on what else the host runs (idle cores
+/// sleep): on this shared host the same client's 64 MiB took from 0.5 s
+/// to 3.6 s, and the ratios between clients swung by 2×. On one CPU,
+/// server and client alternate without wake-up latency, and the times
+/// measure the CPU each side spends per packet, alike for every client.
+fn pinned_cpu() -> usize {
+    super::cpus().max(1) - 1
 }
 
 fn sha256(path: &Path) -> Result<String> {
@@ -1190,13 +1208,16 @@ fn markdown(
         s,
         "Setup: two network namespaces joined by a veth pair (MTU 1500), the servers \
          in one ({SERVER_IP}), the clients in the other ({CLIENT_IP}), started with \
-         `ip netns exec`. Random files on tmpfs; each client writes to tmpfs and the \
+         `ip netns exec`, all pinned to one CPU (`taskset -c {}`: unpinned, lockstep \
+         times are cross-CPU wake-up latencies that vary 5× with the host's load). \
+         Random files on tmpfs; each client writes to tmpfs and the \
          sha256 of every download is checked. Time: wall clock of the client process \
          (`ip netns exec` and process start included), median of {REPS} runs in \
          interleaved rounds; MB/s = 10^6 B/s. pxeinit is the host build of the \
          release profile (opt-level z, as in the image), `pxeinit fetch URL -o FILE`; \
          it also computes the sha256 of what it downloads, curl and busybox do not. \
          Versions: {}.\n",
+        pinned_cpu(),
         versions
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
