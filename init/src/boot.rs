@@ -290,6 +290,7 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
     let server = s.server.or_else(|| lease.boot_server());
     let mut dl = Downloader::new(server, net::mtu(&iface.name));
     dl.dns = lease.dns.clone();
+    dl.sha256 = opts.dry_run;
     dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
     let info = pxecfg::ClientInfo {
         mac: Some(iface.mac),

@@ -35,7 +35,7 @@ USAGE:
       lookup, download of kernel and initrd, then kexec. With --dry-run,
       print the plan as JSON instead of loading it.
   pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
-                [--ca-bundle PEM]
+                [--ca-bundle PEM] [--no-sha256]
       Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
@@ -114,6 +114,7 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             Long("blksize") => dl.tftp.blksize = num(&mut p, "--blksize")?,
             Long("windowsize") => dl.tftp.windowsize = num(&mut p, "--windowsize")?,
             Long("no-tsize") => dl.tftp.tsize = false,
+            Long("no-sha256") => dl.sha256 = false,
             Long("ca-bundle") => {
                 dl.ca_bundle = Some(p.value().map_err(|e| e.to_string())?.into());
             }

@@ -947,6 +947,24 @@ impl<'a> Transfer<'a> {
             self.send_error_to_peer(ErrorCode::IllegalOperation, "block larger than blksize");
             return Err(self.protocol_error(reason));
         }
+        self.last += 1;
+        self.bytes += data.len() as u64;
+        self.advanced(now);
+        if let Some(expected) = self.tsize.filter(|&tsize| self.bytes > tsize) {
+            self.send_error_to_peer(ErrorCode::NotDefined, "more data than tsize");
+            return Err(self.tsize_mismatch(expected));
+        }
+        let last_block = data.len() < usize::from(self.blksize);
+        // ACK before storing the block, so that the server sends the next
+        // one while we copy this one (in lockstep the copy would otherwise
+        // sit inside every round trip). If storing then fails, the server
+        // gets ERROR 3 and the fetch ends.
+        let window_end = self.last - self.acked >= u64::from(self.windowsize);
+        if last_block || window_end {
+            // The last block's ACK is sent once: if it is lost the server
+            // retransmits into a closed port and gives up, harmlessly.
+            self.send_ack(false)?;
+        }
         if let Err(source) = sink.write_all(data) {
             self.send_error_to_peer(ErrorCode::DiskFull, "client cannot store the file");
             return Err(TftpError::Sink {
@@ -955,19 +973,9 @@ impl<'a> Transfer<'a> {
                 source,
             });
         }
-        self.last += 1;
-        self.bytes += data.len() as u64;
-        self.advanced(now);
-        if let Some(expected) = self.tsize.filter(|&tsize| self.bytes > tsize) {
-            self.send_error_to_peer(ErrorCode::NotDefined, "more data than tsize");
-            return Err(self.tsize_mismatch(expected));
-        }
         progress(self.bytes, self.tsize);
 
-        if data.len() < usize::from(self.blksize) {
-            // The last block. Its ACK is sent once: if it is lost the server
-            // retransmits into a closed port and gives up, harmlessly.
-            self.send_ack(false)?;
+        if last_block {
             if let Some(expected) = self.tsize.filter(|&tsize| self.bytes != tsize) {
                 return Err(self.tsize_mismatch(expected));
             }
@@ -982,9 +990,6 @@ impl<'a> Transfer<'a> {
             };
             debug!("{}: done: {:?}", self.target(), stats);
             return Ok(Some(Outcome::Done(stats)));
-        }
-        if self.last - self.acked >= u64::from(self.windowsize) {
-            self.send_ack(false)?;
         }
         Ok(None)
     }
