@@ -360,69 +360,51 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
     );
     ph.done("config");
 
-    let next = match &resolution.action {
-        pxecfg::Action::None => {
-            return Err(BootError::NothingToBoot(format!(
+    // ONERROR (syslinux wiki, Config): when the chosen kernel cannot be
+    // loaded, boot this command instead; tried once.
+    let mut tried_onerror = false;
+    let next = loop {
+        let result = match &resolution.action {
+            pxecfg::Action::None => Err(BootError::NothingToBoot(format!(
                 "{config} names no label to boot"
-            )))
-        }
-        pxecfg::Action::LocalBoot(n) => {
-            let dev = s
+            ))),
+            pxecfg::Action::LocalBoot(n) => s
                 .localboot_device
                 .clone()
                 .or_else(crate::reipl::detect_disk)
+                .map(Next::LocalBoot)
                 .ok_or_else(|| {
                     BootError::NothingToBoot(format!(
                         "LOCALBOOT {n}: no disk given (rd.chreipl=/pxe.localboot=) and no virtio block device found"
                     ))
-                })?;
-            Next::LocalBoot(dev)
-        }
-        pxecfg::Action::Boot {
-            kernel,
-            initrd,
-            append,
-        } => {
-            info!("kernel {kernel}");
-            let mut kfile =
-                fetch::memfile("kernel").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-            let t = dl
-                .fetch_to_file(kernel, &mut kfile)
-                .map_err(BootError::Fetch)?;
-            info!("kernel: {} bytes in {:.2} s", t.bytes, t.seconds);
-            downloads.push((kernel.clone(), t));
-            let mut ifile = None;
-            if !initrd.is_empty() {
-                let mut f =
-                    fetch::memfile("initrd").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-                let mut total = 0u64;
-                for p in initrd {
-                    info!("initrd {p}");
-                    // The kernel unpacks concatenated archives; keep each
-                    // one 4-byte aligned.
-                    let pad = (4 - total % 4) % 4;
-                    f.write_all(&vec![0u8; pad as usize])
-                        .map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-                    let t = dl.fetch_to_file(p, &mut f).map_err(BootError::Fetch)?;
-                    info!("initrd: {} bytes in {:.2} s", t.bytes, t.seconds);
-                    total += pad + t.bytes;
-                    downloads.push((p.clone(), t));
+                }),
+            pxecfg::Action::Boot {
+                kernel,
+                initrd,
+                append,
+            } => load_payload(&dl, kernel, initrd, append, opts, &mut downloads, &mut ph),
+        };
+        match result {
+            Ok(next) => break next,
+            Err(e @ (BootError::Fetch(_) | BootError::Kexec(_))) if !tried_onerror => {
+                tried_onerror = true;
+                let Some(parsed) = resolution.parsed.clone() else {
+                    return Err(e);
+                };
+                let Some(cmd) = parsed.on_error.clone() else {
+                    return Err(e);
+                };
+                warn!("{e}; ONERROR {cmd}");
+                match pxecfg::resolve_choice(&parsed, &cmd, &info, &mut fetcher) {
+                    Ok(r) if r.action != pxecfg::Action::None => {
+                        resolution.action = r.action;
+                        resolution.label = r.label;
+                        resolution.warnings.extend(r.warnings);
+                    }
+                    _ => return Err(e),
                 }
-                ifile = Some((f, total));
             }
-            ph.done("download");
-            let ilen = ifile.as_ref().map(|(_, n)| *n).unwrap_or(0);
-            if opts.dry_run {
-                check_kernel(&kfile, ilen, append)?;
-                Next::DryRun
-            } else {
-                info!("kexec: command line {append:?}");
-                let m = kexec::load(&kfile, ifile.as_ref().map(|(f, _)| f), append)
-                    .map_err(BootError::Kexec)?;
-                info!("kexec: loaded ({m:?})");
-                ph.done("kexec-load");
-                Next::Kexec
-            }
+            Err(e) => return Err(e),
         }
     };
     Ok(Prepared {
@@ -432,6 +414,57 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
         downloads,
         phases: ph.list,
     })
+}
+
+/// Download `kernel` and `initrd` (concatenated, 4-byte aligned) into
+/// memfds and `kexec_load` them (or, for a dry run, check them).
+fn load_payload(
+    dl: &Downloader,
+    kernel: &str,
+    initrd: &[String],
+    append: &str,
+    opts: &Options,
+    downloads: &mut Vec<(String, Transfer)>,
+    ph: &mut Phases,
+) -> Result<Next, BootError> {
+    info!("kernel {kernel}");
+    let mut kfile = fetch::memfile("kernel").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
+    let t = dl
+        .fetch_to_file(kernel, &mut kfile)
+        .map_err(BootError::Fetch)?;
+    info!("kernel: {} bytes in {:.2} s", t.bytes, t.seconds);
+    downloads.push((kernel.to_string(), t));
+    let mut ifile = None;
+    if !initrd.is_empty() {
+        let mut f = fetch::memfile("initrd").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
+        let mut total = 0u64;
+        for p in initrd {
+            info!("initrd {p}");
+            // The kernel unpacks concatenated archives; keep each
+            // one 4-byte aligned.
+            let pad = (4 - total % 4) % 4;
+            f.write_all(&vec![0u8; pad as usize])
+                .map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
+            let t = dl.fetch_to_file(p, &mut f).map_err(BootError::Fetch)?;
+            info!("initrd: {} bytes in {:.2} s", t.bytes, t.seconds);
+            total += pad + t.bytes;
+            downloads.push((p.clone(), t));
+        }
+        ifile = Some((f, total));
+    }
+    ph.done("download");
+    let ilen = ifile.as_ref().map(|(_, n)| *n).unwrap_or(0);
+    if opts.dry_run {
+        check_kernel(&kfile, ilen, append)?;
+        Ok(Next::DryRun)
+    } else {
+        info!("kexec: command line {append:?}");
+        let m = kexec::load(&kfile, ifile.as_ref().map(|(f, _)| f), append)
+            .map_err(BootError::Kexec)?;
+        info!("kexec: loaded ({m:?})");
+        ph.done("kexec-load");
+        Ok(Next::Kexec)
+    }
 }
 
 /// Show the prompt until the operator picks something bootable or a

@@ -545,3 +545,24 @@ fn server_vanishes_mid_transfer() {
         "pxeinit took {after:.1} s to give up on a silent server"
     );
 }
+
+/// ONERROR: the chosen kernel is missing on the server, so the ONERROR
+/// command (a label) boots instead, as syslinux does.
+#[test]
+fn onerror_boots_the_fallback() {
+    let Some(lab) = Lab::new("onerror_boots_the_fallback", &["dnsmasq"]) else {
+        return;
+    };
+    lab.dnsmasq(true, &["--dhcp-boot=pxelinux.0"]);
+    let sha = lab.put_random("images/rescue/linux", 100_000, 3);
+    lab.put(
+        CLIENT_MAC_CFG,
+        "DEFAULT install\nONERROR rescue\nLABEL install\n  KERNEL images/gone/linux\nLABEL rescue\n  KERNEL images/rescue/linux\n  APPEND rescue=1\n",
+    );
+    let run = lab.pxeinit(&["--timeout", "20"], Duration::from_secs(60));
+    let plan = run.plan();
+    assert_eq!(plan["label"], "rescue", "{}", run.stderr);
+    assert_eq!(plan["append"], "rescue=1");
+    run.assert_download("images/rescue/linux", &sha, 100_000);
+    assert!(run.stderr.contains("ONERROR rescue"), "{}", run.stderr);
+}
