@@ -514,11 +514,9 @@ fn ask(
 fn check_kernel(k: &File, initrd_len: u64, append: &str) -> Result<(), BootError> {
     match kexec::check(k, initrd_len, append) {
         Ok(()) => Ok(()),
-        Err(kexec::KexecError::Layout(kexec::s390::LayoutError::NotS390Image { .. }))
-            if !cfg!(target_arch = "s390x") =>
-        {
-            Ok(())
-        }
+        Err(kexec::KexecError::Layout(
+            kexec::s390::LayoutError::NotS390Image | kexec::s390::LayoutError::TooShort { .. },
+        )) if !cfg!(target_arch = "s390x") => Ok(()),
         Err(e) => Err(BootError::Kexec(e)),
     }
 }

@@ -84,7 +84,7 @@ pub fn kexec_file_load(
     initrd: Option<&File>,
     cmdline: &str,
 ) -> Result<(), KexecError> {
-    let c = CString::new(cmdline).map_err(|_| s390::LayoutError::CmdlineNul)?;
+    let c = CString::new(cmdline).map_err(|_| s390::LayoutError::CmdlineHasNul)?;
     let (ifd, flags) = match initrd {
         Some(f) => (f.as_raw_fd(), 0),
         None => (-1, KEXEC_FILE_NO_INITRAMFS),
@@ -295,9 +295,7 @@ fn load_segments(
         s390::ram_end(&iomem),
     )?;
     let kb = k.bytes_mut();
-    for (at, bytes) in &plan.patches {
-        kb[*at..*at + bytes.len()].copy_from_slice(bytes);
-    }
+    plan.patch(kb, cmdline)?;
     let mut segs = vec![KexecSegment {
         buf: k.bytes()[s390::KERNEL_OFFSET as usize..].as_ptr().cast(),
         bufsz: plan.kernel.bufsz as usize,
