@@ -601,8 +601,23 @@ impl Lab {
     /// nginx on `SERVER:8080` serving the lab root; `/redir/X` redirects
     /// (302) to `/X`, `/chunked/X` serves `X` with chunked encoding.
     pub fn nginx(&self) {
-        let d = self.dir.display();
         let root = self.root();
+        self.nginx_server(
+            &format!(
+                "    listen {SERVER}:8080;\n    root {root};\n\
+                 location /redir/ {{ rewrite ^/redir/(.*)$ /$1 redirect; }}\n\
+                 location /chunked/ {{ alias {root}/; sub_filter_types *; sub_filter 'never-in-the-data-7f3a' 'x'; }}\n",
+                root = root.display()
+            ),
+            8080,
+        );
+    }
+
+    /// nginx with one `server { ... }` whose body is `server_body`, in
+    /// the foreground in the server namespace, logs in the lab directory;
+    /// returns once `port` accepts connections.
+    pub fn nginx_server(&self, server_body: &str, port: u16) {
+        let d = self.dir.display();
         let conf = self.file(
             "nginx.conf",
             format!(
@@ -611,11 +626,7 @@ impl Lab {
                  http {{\n  access_log {d}/nginx-access.log;\n  client_body_temp_path {d}/ngx-body;\n\
                  proxy_temp_path {d}/ngx-proxy;\n  fastcgi_temp_path {d}/ngx-fcgi;\n  uwsgi_temp_path {d}/ngx-uwsgi;\n\
                  scgi_temp_path {d}/ngx-scgi;\n  default_type application/octet-stream;\n\
-                 server {{\n    listen {SERVER}:8080;\n    root {root};\n\
-                 location /redir/ {{ rewrite ^/redir/(.*)$ /$1 redirect; }}\n\
-                 location /chunked/ {{ alias {root}/; sub_filter_types *; sub_filter 'never-in-the-data-7f3a' 'x'; }}\n\
-                 }}\n}}\n",
-                root = root.display()
+                 server {{\n{server_body}  }}\n}}\n"
             ),
         );
         let c = conf.to_string_lossy().into_owned();
@@ -632,7 +643,7 @@ impl Lab {
                 &format!("{d}/nginx-error.log"),
             ],
         );
-        self.wait_port("tcp", 8080);
+        self.wait_port("tcp", port);
     }
 }
 

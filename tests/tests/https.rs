@@ -134,32 +134,13 @@ fn https_with_a_ca_bundle() {
     );
     let sha = lab.put_random("images/initrd.img", 3 << 20, 7);
     let ds = d.display();
-    let conf = lab.file(
-        "nginx-tls.conf",
-        format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {ds}/nginx.pid;\n\
-             error_log {ds}/nginx-error.log info;\nevents {{ worker_connections 64; }}\n\
-             http {{\n  access_log {ds}/nginx-access.log;\n  client_body_temp_path {ds}/ngx-body;\n\
-             proxy_temp_path {ds}/ngx-proxy;\n  fastcgi_temp_path {ds}/ngx-fcgi;\n  uwsgi_temp_path {ds}/ngx-uwsgi;\n\
-             scgi_temp_path {ds}/ngx-scgi;\n  default_type application/octet-stream;\n\
-             server {{\n    listen {SERVER}:8443 ssl;\n    ssl_certificate {ds}/srv.pem;\n    ssl_certificate_key {ds}/srv.key;\n    root {root};\n  }}\n}}\n",
+    lab.nginx_server(
+        &format!(
+            "    listen {SERVER}:8443 ssl;\n    ssl_certificate {ds}/srv.pem;\n    ssl_certificate_key {ds}/srv.key;\n    root {root};\n",
             root = lab.root().display()
         ),
+        8443,
     );
-    let c = conf.to_string_lossy().into_owned();
-    lab.spawn(
-        "nginx",
-        &[
-            "nginx",
-            "-p",
-            &format!("{ds}/"),
-            "-c",
-            &c,
-            "-e",
-            &format!("{ds}/nginx-error.log"),
-        ],
-    );
-    lab.wait_port("tcp", 8443);
     sh(&[
         "ip",
         "-n",
