@@ -315,6 +315,7 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
         fetcher.only = pxecfg::probe_paths(&info).into_iter().next();
         info!("config from pxe.config={c}");
     }
+    let only = fetcher.only.clone();
     let ropts = pxecfg::ResolveOptions {
         label: s.label.clone(),
     };
@@ -332,12 +333,21 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
             return Err(match e.kind() {
                 pxecfg::ResolveErrorKind::NoConfig => BootError::NoConfig {
                     server: server_name(),
-                    tried: e.tried().to_vec(),
+                    tried: e
+                        .tried()
+                        .iter()
+                        .filter(|p| only.as_ref().is_none_or(|o| o == *p))
+                        .cloned()
+                        .collect(),
                 },
                 _ => BootError::Config(e.to_string()),
             });
         }
     };
+    if let Some(o) = &only {
+        // Only that name was requested from the server.
+        resolution.tried.retain(|p| p == o);
+    }
     for w in &resolution.warnings {
         warn!("config: {w}");
     }

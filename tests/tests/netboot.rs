@@ -566,3 +566,39 @@ fn onerror_boots_the_fallback() {
     run.assert_download("images/rescue/linux", &sha, 100_000);
     assert!(run.stderr.contains("ONERROR rescue"), "{}", run.stderr);
 }
+
+/// `--config` (the CLI form of `pxe.config=`): that file is fetched and
+/// nothing else is tried, even when a MAC file exists.
+#[test]
+fn explicit_config_skips_the_lookup() {
+    let Some(lab) = Lab::new("explicit_config_skips_the_lookup", &["dnsmasq"]) else {
+        return;
+    };
+    lab.dnsmasq(true, &["--dhcp-boot=pxelinux.0"]);
+    let sha = lab.put_random("images/a/linux", 50_000, 5);
+    lab.put(
+        CLIENT_MAC_CFG,
+        "DEFAULT wrong\nLABEL wrong\n  KERNEL images/none\n",
+    );
+    lab.put(
+        "configs/host-a.cfg",
+        "DEFAULT a\nLABEL a\n  KERNEL images/a/linux\n  APPEND host=a\n",
+    );
+    let run = lab.pxeinit(
+        &["--timeout", "20", "--config", "configs/host-a.cfg"],
+        Duration::from_secs(60),
+    );
+    let plan = run.plan();
+    assert_eq!(plan["config"], "configs/host-a.cfg", "{}", run.stderr);
+    assert_eq!(plan["tried"], serde_json::json!(["configs/host-a.cfg"]));
+    assert_eq!(plan["append"], "host=a");
+    run.assert_download("images/a/linux", &sha, 50_000);
+
+    let run = lab.pxeinit(
+        &["--timeout", "20", "--config", "configs/missing.cfg"],
+        Duration::from_secs(60),
+    );
+    let err = run.error();
+    assert!(err.contains("configs/missing.cfg"), "{err}");
+    assert!(!err.contains(CLIENT_MAC_CFG), "looked further: {err}");
+}
