@@ -157,6 +157,26 @@ impl Phases {
     }
 }
 
+/// Option 66 as a host name (not an address): resolved with the lease's
+/// name servers, as PXE ROMs do. None when it is an address (then
+/// [`Lease::boot_server`] uses it), absent, or cannot be resolved (logged).
+fn named_server(lease: &Lease) -> Option<Ipv4Addr> {
+    let name = lease.tftp_server_name.as_deref()?;
+    if name.parse::<Ipv4Addr>().is_ok() {
+        return None;
+    }
+    match crate::dns::resolve_a(name, &lease.dns, Duration::from_secs(5)) {
+        Ok(a) => {
+            info!("boot server {name} is {a} (option 66)");
+            Some(a)
+        }
+        Err(e) => {
+            warn!("option 66 names {name}: {e}; using next-server instead");
+            None
+        }
+    }
+}
+
 /// Read the machine UUID: /proc/sysinfo on s390x (QEMU's `-uuid`, as the
 /// netboot firmware uses it), DMI elsewhere.
 pub fn machine_uuid() -> Option<String> {
@@ -287,7 +307,10 @@ pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, Boot
         .map_err(BootError::Net)?;
     ph.done("dhcp");
 
-    let server = s.server.or_else(|| lease.boot_server());
+    let server = s
+        .server
+        .or_else(|| named_server(&lease))
+        .or_else(|| lease.boot_server());
     let mut dl = Downloader::new(server, net::mtu(&iface.name));
     dl.dns = lease.dns.clone();
     dl.sha256 = opts.dry_run;

@@ -520,6 +520,10 @@ impl Lab {
             argv.push("--enable-tftp".into());
             argv.push(format!("--tftp-root={}", self.root().display()));
         }
+        // DNS is off unless `extra` sets a port (dnsmasq refuses a repeated flag).
+        if extra.iter().any(|e| e.starts_with("--port=")) {
+            argv.retain(|a| a != "--port=0");
+        }
         argv.extend(extra.iter().map(|s| s.to_string()));
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         self.spawn("dnsmasq", &argv);

@@ -592,3 +592,44 @@ fn explicit_config_skips_the_lookup() {
     assert!(err.contains("configs/missing.cfg"), "{err}");
     assert!(!err.contains(CLIENT_MAC_CFG), "looked further: {err}");
 }
+
+/// Option 66 naming the boot server by host name: pxeinit resolves it
+/// with the lease's DNS server (dnsmasq) and fetches from that address,
+/// not from next-server (where no TFTP server runs).
+#[test]
+fn option_66_host_name_is_resolved() {
+    let Some(lab) = Lab::new("option_66_host_name_is_resolved", &["dnsmasq", "in.tftpd"]) else {
+        return;
+    };
+    let sha = lab.put_random("images/k", 30_000, 9);
+    lab.put(CLIENT_MAC_CFG, "DEFAULT k\nLABEL k\n  KERNEL images/k\n");
+    lab.tftpd_hpa(SERVER2);
+    lab.dnsmasq(
+        false,
+        &[
+            "--port=53",
+            "--no-resolv",
+            "--no-hosts",
+            "--address=/boot.pxt.test/192.168.77.2",
+            "--dhcp-option=option:dns-server,192.168.77.1",
+            "--dhcp-option=66,boot.pxt.test",
+            "--dhcp-boot=pxelinux.0",
+        ],
+    );
+    let run = lab.pxeinit(&["--timeout", "20"], Duration::from_secs(60));
+    let plan = run.plan();
+    assert_eq!(
+        plan["lease"]["tftp_server_name"], "boot.pxt.test",
+        "{}",
+        run.stderr
+    );
+    run.assert_download("images/k", &sha, 30_000);
+    assert!(
+        plan["downloads"][1]["from"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("tftp://192.168.77.2/"),
+        "{}",
+        plan["downloads"]
+    );
+}

@@ -13,10 +13,10 @@
 //! window and one carrying boot information is preferred. A NAK restarts at
 //! DISCOVER.
 //!
-//! Which server holds the boot files: option 66 when it is a dotted IPv4
-//! address, else `siaddr` ("next server") when non-zero, else the server
-//! identifier (option 54). This is the order PXE ROMs and PXELINUX use in
-//! practice.
+//! Which server holds the boot files: option 66 (an IPv4 address, or a
+//! host name that `boot.rs` resolves with the lease's name servers), else
+//! `siaddr` ("next server") when non-zero, else the server identifier
+//! (option 54). This is the order PXE ROMs and PXELINUX use in practice.
 
 pub mod wire;
 
