@@ -436,11 +436,19 @@ impl Lab {
     /// Start pxeinit in the client namespace: `pxeinit boot --interface
     /// pxc0 --dry-run` followed by `args`.
     pub fn start_pxeinit(&self, args: &[&str]) -> Running {
+        let mut all = vec!["--interface", CLIENT_IF];
+        all.extend_from_slice(args);
+        self.start_pxeinit_any(&all)
+    }
+
+    /// Start `pxeinit boot --dry-run` followed by `args` in the client
+    /// namespace, without choosing an interface (pxeinit tries them all).
+    pub fn start_pxeinit_any(&self, args: &[&str]) -> Running {
         let bin = pxeinit_bin();
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.cli_ns])
             .arg(&bin)
-            .args(["boot", "--interface", CLIENT_IF, "--dry-run"])
+            .args(["boot", "--dry-run"])
             .args(args)
             .args(std::env::var_os("PXEINIT_TEST_DEBUG").map(|_| "--debug"))
             .env_remove("RUST_LOG")

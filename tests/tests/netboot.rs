@@ -633,3 +633,38 @@ fn option_66_host_name_is_resolved() {
         plan["downloads"]
     );
 }
+
+/// Without `--interface`, DHCP runs on every Ethernet interface at once:
+/// a second interface whose link has no DHCP server (created first, so it
+/// sorts first) does not delay or break the boot on the one that has one.
+#[test]
+fn all_interfaces_in_parallel() {
+    let Some(lab) = Lab::new("all_interfaces_in_parallel", &["dnsmasq"]) else {
+        return;
+    };
+    lab.dnsmasq(true, &["--dhcp-boot=pxelinux.0"]);
+    let sha = lab.put_random("images/k", 20_000, 11);
+    lab.put(CLIENT_MAC_CFG, "DEFAULT k\nLABEL k\n  KERNEL images/k\n");
+    // A dead link: veth pair inside the client namespace, peer up, no server.
+    sh(&[
+        "ip",
+        "-n",
+        &lab.cli_ns,
+        "link",
+        "add",
+        "pxa0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "pxa1",
+    ]);
+    sh(&["ip", "-n", &lab.cli_ns, "link", "set", "pxa1", "up"]);
+    let run = lab
+        .start_pxeinit_any(&["--timeout", "20"])
+        .wait(Duration::from_secs(60));
+    let plan = run.plan();
+    assert_eq!(plan["lease"]["interface"], CLIENT_IF, "{}", run.stderr);
+    run.assert_download("images/k", &sha, 20_000);
+    assert!(run.secs < 10.0, "took {:.1} s", run.secs);
+}
