@@ -655,6 +655,19 @@ enum Tftp {
     Busybox(Option<u16>),
 }
 
+impl Case {
+    /// The fields every result reports about its case.
+    fn json_fields(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            ("key", Json::str(self.key.clone())),
+            ("server", Json::str(self.server)),
+            ("client", Json::str(self.client)),
+            ("config", Json::str(self.config.clone())),
+            ("command", Json::str(self.argv.join(" "))),
+        ]
+    }
+}
+
 fn tftp_case(pxeinit: &Path, server: &'static str, file: &str, out: &Path, t: Tftp) -> Case {
     let out_s = out.display().to_string();
     let url = url_of(server, file);
@@ -919,16 +932,11 @@ impl Measured {
     }
 
     fn json(&self) -> Json {
-        Json::obj([
-            ("key", Json::str(self.case.key.clone())),
-            ("server", Json::str(self.case.server)),
-            ("client", Json::str(self.case.client)),
-            ("config", Json::str(self.case.config.clone())),
-            ("command", Json::str(self.case.argv.join(" "))),
+        Json::obj(self.case.json_fields().into_iter().chain([
             ("median_seconds", Json::Num(self.median())),
             ("mb_per_s", Json::Num(self.mbps())),
             ("runs", Json::Arr(self.runs.iter().map(Run::json).collect())),
-        ])
+        ]))
     }
 }
 
@@ -1108,12 +1116,7 @@ impl LossResult {
     }
 
     fn json(&self) -> Json {
-        Json::obj([
-            ("key", Json::str(self.case.key.clone())),
-            ("server", Json::str(self.case.server)),
-            ("client", Json::str(self.case.client)),
-            ("config", Json::str(self.case.config.clone())),
-            ("command", Json::str(self.case.argv.join(" "))),
+        Json::obj(self.case.json_fields().into_iter().chain([
             ("no_loss_median_seconds", Json::Num(self.base_median())),
             ("loss_median_seconds", Json::Num(self.lossy_median())),
             (
@@ -1129,7 +1132,7 @@ impl LossResult {
                 "loss_runs",
                 Json::Arr(self.lossy.iter().map(Run::json).collect()),
             ),
-        ])
+        ]))
     }
 }
 
