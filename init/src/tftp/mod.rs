@@ -83,8 +83,8 @@
 //! `wire` has codec tests over captured packets and fuzz loops. `tests.rs`
 //! runs [`fetch`] against a scripted server on loopback (fallback,
 //! negotiation, rollover, loss, duplicates, wrong TIDs, SAS). Tests against
-//! tftpd-hpa, dnsmasq and RFC 7440 servers are described in
-//! `INTEGRATION_NOTES.md`.
+//! tftpd-hpa, dnsmasq and an RFC 7440 server run in `tests/` (network
+//! namespaces); how each server behaves is in `docs/tftp-servers.md`.
 
 pub mod wire;
 

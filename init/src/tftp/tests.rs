@@ -2,7 +2,7 @@
 //! loopback: fallback, negotiation, rollover, loss, duplicates, wrong TIDs
 //! and the Sorcerer's Apprentice. They need no external server; the tests
 //! against tftpd-hpa, dnsmasq and an RFC 7440 server live in the `tests`
-//! crate (see `INTEGRATION_NOTES.md`).
+//! crate (`tests/tests/netboot.rs`; `docs/tftp-servers.md`).
 
 use super::wire::{ErrorCode, Packet, Repr, TransferOptions};
 use super::*;
