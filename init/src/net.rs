@@ -2,6 +2,11 @@
 //! and IPv4 address and default route through the classic ioctls
 //! (`SIOCSIFFLAGS`, `SIOCSIFADDR`, `SIOCSIFNETMASK`, `SIOCADDRT`), which
 //! need no netlink codec and exist on every Linux.
+//!
+//! Every `unsafe` block here says why it is sound (`SAFETY:`); the lints
+//! below make a missing justification a build error under clippy.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use std::fmt;
 use std::fs;
@@ -124,9 +129,18 @@ fn sockaddr_in(a: Ipv4Addr) -> libc::sockaddr {
     unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
 }
 
-fn ioctl(fd: &OwnedFd, req: libc::c_ulong, arg: *mut libc::c_void) -> io::Result<()> {
-    // SAFETY: callers pass a request and a pointer to the matching,
-    // initialised structure (ifreq or rtentry) that outlives the call.
+/// `ioctl(2)` on `fd`, the error as an `io::Error`.
+///
+/// # Safety
+///
+/// `arg` must point to an initialised value of the type that `req`
+/// expects (`ifreq` for the `SIOC*IF*` requests, `rtentry` for
+/// `SIOCADDRT`), valid for reads and writes of that type for the whole
+/// call, and every pointer inside it (such as `rtentry::rt_dev`) must be
+/// valid for what the kernel reads through it.
+unsafe fn ioctl(fd: &OwnedFd, req: libc::c_ulong, arg: *mut libc::c_void) -> io::Result<()> {
+    // SAFETY: the caller upholds this function's contract for `req` and
+    // `arg`; `fd` is an open socket for as long as it is borrowed.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg) };
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -147,13 +161,17 @@ fn wrap<'a>(interface: &'a str, what: &'static str) -> impl FnOnce(io::Error) ->
 pub fn link_up(name: &str) -> Result<(), NetError> {
     let fd = ctl_socket().map_err(wrap(name, "socket"))?;
     let mut r = ifreq(name).map_err(wrap(name, "name"))?;
-    ioctl(&fd, libc::SIOCGIFFLAGS, (&mut r as *mut libc::ifreq).cast())
+    // SAFETY: SIOCGIFFLAGS takes an ifreq; `r` is one, initialised by
+    // ifreq() with the interface name, and lives across the call.
+    unsafe { ioctl(&fd, libc::SIOCGIFFLAGS, (&mut r as *mut libc::ifreq).cast()) }
         .map_err(wrap(name, "SIOCGIFFLAGS"))?;
     // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
     unsafe {
         r.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
     }
-    ioctl(&fd, libc::SIOCSIFFLAGS, (&mut r as *mut libc::ifreq).cast())
+    // SAFETY: SIOCSIFFLAGS takes an ifreq; `r` holds the name and the
+    // flags read above, and lives across the call.
+    unsafe { ioctl(&fd, libc::SIOCSIFFLAGS, (&mut r as *mut libc::ifreq).cast()) }
         .map_err(wrap(name, "SIOCSIFFLAGS (link up)"))
 }
 
@@ -194,14 +212,20 @@ pub fn configure(
     let fd = ctl_socket().map_err(wrap(name, "socket"))?;
     let mut r = ifreq(name).map_err(wrap(name, "name"))?;
     r.ifr_ifru.ifru_addr = sockaddr_in(addr);
-    ioctl(&fd, libc::SIOCSIFADDR, (&mut r as *mut libc::ifreq).cast())
+    // SAFETY: SIOCSIFADDR takes an ifreq; `r` holds the name and an
+    // AF_INET address, and lives across the call.
+    unsafe { ioctl(&fd, libc::SIOCSIFADDR, (&mut r as *mut libc::ifreq).cast()) }
         .map_err(wrap(name, "SIOCSIFADDR"))?;
     r.ifr_ifru.ifru_netmask = sockaddr_in(netmask);
-    ioctl(
-        &fd,
-        libc::SIOCSIFNETMASK,
-        (&mut r as *mut libc::ifreq).cast(),
-    )
+    // SAFETY: SIOCSIFNETMASK takes an ifreq; `r` holds the name and an
+    // AF_INET netmask, and lives across the call.
+    unsafe {
+        ioctl(
+            &fd,
+            libc::SIOCSIFNETMASK,
+            (&mut r as *mut libc::ifreq).cast(),
+        )
+    }
     .map_err(wrap(name, "SIOCSIFNETMASK"))?;
     if let Some(gw) = gateway {
         if gw.is_unspecified() {
@@ -216,7 +240,11 @@ pub fn configure(
         let mut dev: Vec<u8> = name.as_bytes().to_vec();
         dev.push(0);
         rt.rt_dev = dev.as_mut_ptr().cast();
-        match ioctl(&fd, libc::SIOCADDRT, (&mut rt as *mut libc::rtentry).cast()) {
+        // SAFETY: SIOCADDRT takes an rtentry; `rt` is fully initialised
+        // (zeroed, then the fields above), and `rt.rt_dev` points into
+        // `dev`, a NUL-terminated buffer that outlives the call.
+        let added = unsafe { ioctl(&fd, libc::SIOCADDRT, (&mut rt as *mut libc::rtentry).cast()) };
+        match added {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
             Err(e) => return Err(wrap(name, "SIOCADDRT (default route)")(e)),
