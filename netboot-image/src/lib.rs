@@ -25,6 +25,9 @@
 //! - [`s390`]: the kernel image layout, [`s390::combine`] and the
 //!   [`s390::ParmArea`] view used for kexec (no dependencies).
 //! - [`modules`]: resolving kernel modules and their dependencies.
+//! - [`kernel_tree`]: an unpacked kernel package (`boot/vmlinuz-*`,
+//!   `lib/modules/*`); [`testenv`]: what the workspace's tests share
+//!   about their environment (the real kernel, skip-or-fail).
 //! - `compress` and `initramfs` (feature `compress`, on by default):
 //!   compression and initramfs assembly.
 //! - `inspect` (feature `cli`): a report of what an image contains.
@@ -63,5 +66,7 @@ pub mod cpio;
 pub mod initramfs;
 #[cfg(feature = "cli")]
 pub mod inspect;
+pub mod kernel_tree;
 pub mod modules;
 pub mod s390;
+pub mod testenv;

@@ -7,8 +7,7 @@ use std::process::{Command, Output};
 use netboot_image::compress::{self, Compression, Format};
 use netboot_image::cpio::Archive;
 
-const KERNEL: &str = "/tmp/k/x/boot/vmlinuz-6.1.0-50-s390x";
-const MODULES: &str = "/tmp/k/x/lib/modules/6.1.0-50-s390x";
+use netboot_image::kernel_tree::KernelTree;
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netboot-image"));
@@ -46,12 +45,9 @@ fn fake_kernel(dir: &Path, rd_options: &str) -> PathBuf {
     path
 }
 
-fn real_kernel() -> Option<&'static Path> {
-    let ok = Path::new(KERNEL).is_file() && Path::new(MODULES).is_dir();
-    if !ok {
-        eprintln!("skipped: the Debian s390x kernel is not unpacked at /tmp/k/x");
-    }
-    ok.then(|| Path::new(KERNEL))
+/// The Debian s390x kernel that `cargo xtask kernel` unpacked.
+fn real_kernel(test: &str) -> Option<KernelTree> {
+    netboot_image::testenv::kernel(test)
 }
 
 fn inspect_json(path: &Path) -> serde_json::Value {
@@ -62,7 +58,10 @@ fn inspect_json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn build_real_kernel_then_inspect_shows_what_went_in() {
-    let Some(kernel) = real_kernel() else { return };
+    let Some(k) = real_kernel("build_real_kernel_then_inspect_shows_what_went_in") else {
+        return;
+    };
+    let kernel = &k.vmlinuz;
     let dir = scratch("build");
     std::fs::write(dir.join("init"), b"\x7fELF fake init").unwrap();
     std::fs::write(dir.join("motd"), b"hello\n").unwrap();
@@ -71,7 +70,7 @@ fn build_real_kernel_then_inspect_shows_what_went_in() {
         .args(["build", "--kernel"])
         .arg(kernel)
         .arg("--modules-dir")
-        .arg(MODULES)
+        .arg(&k.modules_dir)
         .arg("--init")
         .arg(dir.join("init"))
         .args([
@@ -95,7 +94,7 @@ fn build_real_kernel_then_inspect_shows_what_went_in() {
         json["kernel"]["image_size"],
         kernel_len.next_multiple_of(4096)
     );
-    assert_eq!(json["kernel"]["release"], "6.1.0-50-s390x");
+    assert_eq!(json["kernel"]["release"], k.release.as_str());
     assert_eq!(json["kernel"]["cmdline"], "console=ttysclp0 pxeinit.debug");
     assert_eq!(json["kernel"]["cmdline_limit"], 4096);
     assert_eq!(json["initrd"]["offset"], kernel_len.next_multiple_of(4096));
@@ -127,7 +126,7 @@ fn build_real_kernel_then_inspect_shows_what_went_in() {
     cmd.args(["build", "--kernel"])
         .arg(kernel)
         .arg("--modules-dir")
-        .arg(MODULES);
+        .arg(&k.modules_dir);
     cmd.arg("--init")
         .arg(dir.join("init"))
         .args(["--module", "virtio_net", "--cmdline"]);
@@ -145,14 +144,17 @@ fn build_real_kernel_then_inspect_shows_what_went_in() {
 
 #[test]
 fn build_defaults_to_virtio_net_and_virtio_blk() {
-    let Some(kernel) = real_kernel() else { return };
+    let Some(k) = real_kernel("build_defaults_to_virtio_net_and_virtio_blk") else {
+        return;
+    };
+    let kernel = &k.vmlinuz;
     let dir = scratch("defaults");
     std::fs::write(dir.join("init"), b"x").unwrap();
     let out = run(bin()
         .args(["build", "--compress", "xz", "--kernel"])
         .arg(kernel)
         .arg("--modules-dir")
-        .arg(MODULES)
+        .arg(&k.modules_dir)
         .arg("--init")
         .arg(dir.join("init"))
         .arg("-o")

@@ -1,22 +1,30 @@
 //! The real kernel unpacks what `build` writes, for every compression:
 //! boots the Debian s390x kernel in `qemu-system-s390x` (TCG, about 15 s
 //! each) with an `/init` it can't execute, and expects the kernel to find it
-//! there. Run with `cargo test -p netboot-image -- --ignored`.
+//! there. The kernel is the one `cargo xtask kernel` unpacked
+//! (`testenv::kernel`); `cargo xtask test` requires it and QEMU.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const KERNEL: &str = "/tmp/k/x/boot/vmlinuz-6.1.0-50-s390x";
-const MODULES: &str = "/tmp/k/x/lib/modules/6.1.0-50-s390x";
+use netboot_image::testenv;
 
 fn boot(compression: &str) -> Option<String> {
+    // One guest at a time: TCG is CPU bound and the deadline is wall time.
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    let test = format!("kernel_unpacks_{compression}");
+    let k = testenv::kernel(&test)?;
     let qemu_ok = Command::new("qemu-system-s390x")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !qemu_ok || !Path::new(KERNEL).is_file() {
-        eprintln!("skipped: needs qemu-system-s390x and the Debian kernel at {KERNEL}");
+    if !qemu_ok {
+        testenv::skip_or_fail(
+            &test,
+            "qemu-system-s390x not installed",
+            testenv::REQUIRE_KERNEL_VAR,
+        );
         return None;
     }
     let dir = std::env::temp_dir().join(format!("nbi-unpack-{compression}-{}", std::process::id()));
@@ -27,16 +35,11 @@ fn boot(compression: &str) -> Option<String> {
     std::fs::write(dir.join("init"), b"not a program").unwrap();
     let image = dir.join("pxelinux.0");
     let status = Command::new(env!("CARGO_BIN_EXE_netboot-image"))
-        .args([
-            "build",
-            "--compress",
-            compression,
-            "--kernel",
-            KERNEL,
-            "--modules-dir",
-            MODULES,
-            "--init",
-        ])
+        .args(["build", "--compress", compression, "--kernel"])
+        .arg(&k.vmlinuz)
+        .arg("--modules-dir")
+        .arg(&k.modules_dir)
+        .args(["--init"])
         .arg(dir.join("init"))
         .arg("-o")
         .arg(&image)
@@ -97,25 +100,21 @@ fn check(compression: &str) {
 }
 
 #[test]
-#[ignore = "boots QEMU (TCG), ~15 s"]
 fn kernel_unpacks_gzip() {
     check("gzip");
 }
 
 #[test]
-#[ignore = "boots QEMU (TCG), ~15 s"]
 fn kernel_unpacks_xz() {
     check("xz");
 }
 
 #[test]
-#[ignore = "boots QEMU (TCG), ~15 s"]
 fn kernel_unpacks_zstd() {
     check("zstd");
 }
 
 #[test]
-#[ignore = "boots QEMU (TCG), ~15 s"]
 fn kernel_unpacks_none() {
     check("none");
 }

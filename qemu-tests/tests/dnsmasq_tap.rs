@@ -171,11 +171,11 @@ impl Drop for Lab {
 #[test]
 fn dnsmasq_on_tap_in_netns() {
     if !is_root() {
-        let why = "dnsmasq_on_tap_in_netns needs root (network namespace, TAP device)";
-        if std::env::var_os("PXEINIT_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
-            panic!("{why}, and PXEINIT_REQUIRE_ROOT_TESTS=1");
-        }
-        eprintln!("skipping: {why}; set PXEINIT_REQUIRE_ROOT_TESTS=1 to make this a failure");
+        netboot_image::testenv::skip_or_fail(
+            "dnsmasq_on_tap_in_netns",
+            "needs root (network namespace, TAP device)",
+            netboot_image::testenv::REQUIRE_ROOT_VAR,
+        );
         return;
     }
     let root = tftp_root("dnsmasq-tap/tftp");

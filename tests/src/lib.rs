@@ -62,12 +62,10 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Skip a test (print why) or, with `PXEINIT_REQUIRE_ROOT_TESTS=1`, fail it.
-fn skip(test: &str, why: &str) {
-    if std::env::var("PXEINIT_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: cannot run: {why} (PXEINIT_REQUIRE_ROOT_TESTS=1 forbids skipping)");
-    }
-    eprintln!("SKIP {test}: {why}");
+/// Skip a test (print and record why) or, with
+/// `PXEINIT_REQUIRE_ROOT_TESTS=1`, fail it.
+pub fn skip(test: &str, why: &str) {
+    netboot_image::testenv::skip_or_fail(test, why, netboot_image::testenv::REQUIRE_ROOT_VAR);
 }
 
 /// The host `pxeinit` binary, built once per test process with the same
@@ -216,6 +214,10 @@ impl Lab {
             return None;
         }
         for b in ["ip", "nft", "sha256sum"].iter().chain(needs) {
+            assert!(
+                xtask::deps::listed(b),
+                "{name} needs {b}, which xtask/packages.txt does not list (so `cargo xtask test` would not install it)"
+            );
             if which(b).is_none() {
                 skip(
                     name,
@@ -557,7 +559,8 @@ impl Lab {
         self.wait_port("udp", 67);
     }
 
-    /// busybox `udhcpd` with the config text `conf` (interface, range and
+    /// busybox's `udhcpd` applet (Debian's `busybox-static` has no
+    /// `udhcpd` binary) with the config text `conf` (interface, range and
     /// files are added).
     pub fn udhcpd(&self, conf: &str) {
         let d = self.dir.display();
@@ -570,12 +573,7 @@ impl Lab {
             ),
         );
         self.file("udhcpd.leases", "");
-        let bb = if which("udhcpd").is_some() {
-            vec!["udhcpd"]
-        } else {
-            vec!["busybox", "udhcpd"]
-        };
-        let mut argv = bb;
+        let mut argv = vec!["busybox", "udhcpd"];
         let c = conf.to_string_lossy().into_owned();
         argv.extend(["-f", c.as_str()]);
         self.spawn("udhcpd", &argv);

@@ -158,7 +158,7 @@ fn kea_options_209_210_with_tftpd_hpa() {
 /// under 2% loss both ways, windowsize negotiated.
 #[test]
 fn udhcpd_rfc7440_64mib_under_2pct_loss() {
-    let Some(lab) = Lab::new("udhcpd_rfc7440_64mib_under_2pct_loss", &["udhcpd"]) else {
+    let Some(lab) = Lab::new("udhcpd_rfc7440_64mib_under_2pct_loss", &["busybox"]) else {
         return;
     };
     let (k, i) = mac_config(&lab, 64 * MIB, 1000);

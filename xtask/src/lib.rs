@@ -9,11 +9,13 @@
 //!   its command line and powers off.
 //! - [`qemu`]: run `qemu-system-s390x` and read its console.
 //! - [`disk`]: a bootable ISO "local disk" for LOCALBOOT tests.
+//! - [`testlog`]: `cargo xtask test`'s end-of-run summary.
 //! - [`bench`]: `cargo xtask bench`, the numbers in BENCHMARKS.md.
 
 pub mod bench;
 pub mod disk;
 pub mod qemu;
+pub mod testlog;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,32 +77,71 @@ fn have(bin: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installing what a fresh Debian machine lacks.
+/// Installing what a fresh Debian machine lacks, from the one list of
+/// programs and packages, `xtask/packages.txt`.
 pub mod deps {
     use super::*;
 
-    /// Packages for building and booting the image.
-    pub const BOOT: &[(&str, &str)] = &[
-        ("qemu-system-s390x", "qemu-system-misc"),
-        ("s390x-linux-gnu-gcc", "gcc-s390x-linux-gnu"),
-        ("/usr/s390x-linux-gnu/lib/libc.a", "libc6-dev-s390x-cross"),
-        ("dpkg-deb", "dpkg"),
-        ("xorriso", "xorriso"),
-    ];
-    /// Extra packages for the test suites (real servers and tools).
-    pub const TEST: &[(&str, &str)] = &[
-        ("dnsmasq", "dnsmasq"),
-        ("in.tftpd", "tftpd-hpa"),
-        ("nginx", "nginx"),
-        ("busybox", "busybox-static"),
-        ("ip", "iproute2"),
-        ("nft", "nftables"),
-        ("bsdtar", "libarchive-tools"),
-        ("cpio", "cpio"),
-        ("file", "file"),
-        ("curl", "curl"),
-        ("kea-dhcp4", "kea-dhcp4-server"),
-    ];
+    /// The list: program (a name on PATH or /usr/sbin, or an absolute
+    /// path), Debian package, set.
+    pub const LIST: &str = include_str!("../packages.txt");
+
+    /// Which commands a program is needed for; each set includes the ones
+    /// before it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Set {
+        /// Building and booting `pxelinux.0` (`image`, `demo`).
+        Boot,
+        /// The test suites.
+        Test,
+        /// The benchmarks.
+        Bench,
+    }
+
+    /// One row of the list.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Need {
+        /// Program name or absolute path.
+        pub program: &'static str,
+        /// Debian package.
+        pub package: &'static str,
+        /// The set that first needs it.
+        pub set: Set,
+    }
+
+    /// The rows of [`LIST`].
+    ///
+    /// # Panics
+    ///
+    /// On a malformed row (the list is compiled in; a test parses it).
+    pub fn needs() -> Vec<Need> {
+        LIST.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let f: Vec<&'static str> = l.split_whitespace().collect();
+                let set = match f.get(2) {
+                    Some(&"boot") => Set::Boot,
+                    Some(&"test") => Set::Test,
+                    Some(&"bench") => Set::Bench,
+                    _ => panic!(
+                        "xtask/packages.txt: bad row {l:?} (program package boot|test|bench)"
+                    ),
+                };
+                assert_eq!(f.len(), 3, "xtask/packages.txt: bad row {l:?}");
+                Need {
+                    program: f[0],
+                    package: f[1],
+                    set,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `program` is in the list (tests refuse programs that are not).
+    pub fn listed(program: &str) -> bool {
+        needs().iter().any(|n| n.program == program)
+    }
 
     fn present(probe: &str) -> bool {
         if probe.starts_with('/') {
@@ -110,15 +151,15 @@ pub mod deps {
         }
     }
 
-    /// Install the missing packages of `sets` with apt-get, and the Rust
-    /// target with rustup.
-    pub fn ensure(sets: &[&[(&str, &str)]]) -> Result<()> {
-        let mut missing: Vec<&str> = sets
-            .iter()
-            .flat_map(|s| s.iter())
-            .filter(|(probe, _)| !present(probe))
-            .map(|(_, pkg)| *pkg)
+    /// Install the missing packages of `set` (and the sets before it) with
+    /// apt-get, and the Rust target with rustup.
+    pub fn ensure(set: Set) -> Result<()> {
+        let mut missing: Vec<&str> = needs()
+            .into_iter()
+            .filter(|n| n.set <= set && !present(n.program))
+            .map(|n| n.package)
             .collect();
+        missing.sort();
         missing.dedup();
         if !missing.is_empty() {
             eprintln!("xtask: installing {}", missing.join(" "));
@@ -135,12 +176,34 @@ pub mod deps {
             let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
             args.extend(&missing);
             apt(&args)?;
+            let still: Vec<&str> = needs()
+                .into_iter()
+                .filter(|n| n.set <= set && !present(n.program))
+                .map(|n| n.program)
+                .collect();
+            if !still.is_empty() {
+                return Err(format!(
+                    "installed {} but still missing: {} (xtask/packages.txt names the wrong package)",
+                    missing.join(" "),
+                    still.join(" ")
+                ));
+            }
         }
         let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))
             .unwrap_or_default();
         if !targets.lines().any(|l| l.trim() == TARGET) {
             eprintln!("xtask: rustup target add {TARGET}");
             run(Command::new("rustup").args(["target", "add", TARGET]))?;
+        }
+        if set >= Set::Test {
+            let comps = output(Command::new("rustup").args(["component", "list", "--installed"]))
+                .unwrap_or_default();
+            for c in ["rustfmt", "clippy"] {
+                if !comps.lines().any(|l| l.starts_with(c)) {
+                    eprintln!("xtask: rustup component add {c}");
+                    run(Command::new("rustup").args(["component", "add", c]))?;
+                }
+            }
         }
         Ok(())
     }
@@ -150,22 +213,34 @@ pub mod deps {
             .map(|s| s.trim() == "0")
             .unwrap_or(false)
     }
+
+    #[cfg(test)]
+    mod test {
+        use super::*;
+
+        #[test]
+        fn the_list_parses_and_names_each_program_once() {
+            let n = needs();
+            assert!(n.len() > 10);
+            for (i, a) in n.iter().enumerate() {
+                assert!(
+                    n[i + 1..].iter().all(|b| b.program != a.program),
+                    "{} listed twice",
+                    a.program
+                );
+            }
+            assert!(listed("dnsmasq") && listed("qemu-system-s390x"));
+            assert!(!listed("udhcpd"), "busybox provides udhcpd as an applet");
+        }
+    }
 }
 
 /// The Debian s390x kernel.
 pub mod kernel {
     use super::*;
 
-    /// An unpacked kernel package.
-    #[derive(Debug, Clone)]
-    pub struct Kernel {
-        /// Release, e.g. `6.1.0-50-s390x`.
-        pub release: String,
-        /// The image file.
-        pub vmlinuz: PathBuf,
-        /// `lib/modules/<release>`.
-        pub modules_dir: PathBuf,
-    }
+    /// An unpacked kernel package (`boot/vmlinuz-*`, `lib/modules/*`).
+    pub use netboot_image::kernel_tree::KernelTree as Kernel;
 
     /// The kernel package name that `linux-image-s390x` depends on.
     fn package_name() -> Result<String> {
@@ -179,28 +254,17 @@ pub mod kernel {
             })
     }
 
-    fn find_unpacked(dir: &Path) -> Option<Kernel> {
-        let boot = dir.join("boot");
-        let v = std::fs::read_dir(&boot).ok()?.flatten().find_map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .strip_prefix("vmlinuz-")
-                .map(str::to_string)
-        })?;
-        let modules_dir = dir.join("lib/modules").join(&v);
-        modules_dir.is_dir().then(|| Kernel {
-            vmlinuz: boot.join(format!("vmlinuz-{v}")),
-            modules_dir,
-            release: v,
-        })
+    /// Where [`ensure`] unpacks the kernel package (`target/kernel/root`).
+    pub fn unpacked_dir() -> PathBuf {
+        target_dir().join("kernel/root")
     }
 
     /// Fetch (once) and unpack the kernel into `target/kernel/`. Set
     /// `PXEINIT_KERNEL_DEB` to use a given .deb instead of apt.
     pub fn ensure() -> Result<Kernel> {
         let dir = target_dir().join("kernel");
-        let unpacked = dir.join("root");
-        if let Some(k) = find_unpacked(&unpacked) {
+        let unpacked = unpacked_dir();
+        if let Some(k) = Kernel::find(&unpacked) {
             return Ok(k);
         }
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -236,7 +300,7 @@ pub mod kernel {
         let _ = std::fs::remove_dir_all(&tmp);
         run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
         std::fs::rename(&tmp, &unpacked).map_err(|e| e.to_string())?;
-        find_unpacked(&unpacked).ok_or_else(|| format!("{}: no kernel inside", deb.display()))
+        Kernel::find(&unpacked).ok_or_else(|| format!("{}: no kernel inside", deb.display()))
     }
 }
 

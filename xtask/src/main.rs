@@ -1,6 +1,6 @@
 //! `cargo xtask`: build, package, boot in QEMU, test.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -45,9 +45,9 @@ fn real_main() -> Result<()> {
         "bench" => xtask::bench::main(&rest),
         "deps" => {
             if rest.iter().any(|a| a == "--test") {
-                deps::ensure(&[deps::BOOT, deps::TEST])
+                deps::ensure(deps::Set::Test)
             } else {
-                deps::ensure(&[deps::BOOT])
+                deps::ensure(deps::Set::Boot)
             }
         }
         "disk" => disk(&rest),
@@ -78,7 +78,7 @@ fn flag_value(args: &[String], name: &str) -> Result<Option<String>> {
 fn image(args: &[String]) -> Result<()> {
     let out = flag_value(args, "--out")?.ok_or("image: --out DIR is required")?;
     let cmdline = flag_value(args, "--cmdline")?.unwrap_or_else(|| xtask::DEFAULT_CMDLINE.into());
-    deps::ensure(&[deps::BOOT])?;
+    deps::ensure(deps::Set::Boot)?;
     let p = xtask::image(&PathBuf::from(out), &cmdline)?;
     let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
     println!("{} ({} bytes)", p.display(), len);
@@ -90,7 +90,7 @@ fn disk(args: &[String]) -> Result<()> {
     let marker =
         flag_value(args, "--marker")?.unwrap_or_else(|| xtask::disk::DEFAULT_MARKER.into());
     let cmdline = flag_value(args, "--cmdline")?.unwrap_or_else(|| "console=ttysclp0 quiet".into());
-    deps::ensure(&[deps::BOOT])?;
+    deps::ensure(deps::Set::Boot)?;
     let out = PathBuf::from(out);
     xtask::disk::marker_disk(&out, &marker, &cmdline)?;
     let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
@@ -100,7 +100,7 @@ fn disk(args: &[String]) -> Result<()> {
 
 fn demo(_args: &[String]) -> Result<()> {
     let t0 = Instant::now();
-    deps::ensure(&[deps::BOOT])?;
+    deps::ensure(deps::Set::Boot)?;
     let root = xtask::target_dir().join("demo/tftp");
     let _ = std::fs::remove_dir_all(&root);
     eprintln!("xtask: building pxelinux.0");
@@ -148,13 +148,49 @@ fn demo(_args: &[String]) -> Result<()> {
     }
 }
 
+/// `cargo xtask test`: install what the suites need, check formatting and
+/// lints, then run every suite with `--no-fail-fast` (one failure does not
+/// hide the rest) and end with a passed/failed/ignored/skipped line per
+/// suite. The real-kernel tests get the kernel that [`kernel::ensure`]
+/// unpacked and must not skip.
 fn test(args: &[String]) -> Result<()> {
-    deps::ensure(&[deps::BOOT, deps::TEST])?;
-    kernel::ensure()?;
+    deps::ensure(deps::Set::Test)?;
+    let k = kernel::ensure()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut c = Command::new(cargo);
-    c.current_dir(xtask::root())
-        .args(["test", "--workspace"])
-        .args(args);
-    xtask::run(&mut c)
+    let root = xtask::root();
+    eprintln!("xtask: cargo fmt --check");
+    xtask::run(
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args(["fmt", "--all", "--check"]),
+    )?;
+    eprintln!("xtask: cargo clippy --workspace --all-targets -- -D warnings");
+    xtask::run(Command::new(&cargo).current_dir(&root).args([
+        "clippy",
+        "--quiet",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let kernel_dir = k
+        .vmlinuz
+        .parent()
+        .and_then(|b| b.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(kernel::unpacked_dir);
+    let mut c = Command::new(&cargo);
+    c.current_dir(&root)
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(args)
+        .env(netboot_image::testenv::KERNEL_DIR_VAR, &kernel_dir)
+        .env(netboot_image::testenv::REQUIRE_KERNEL_VAR, "1");
+    let summary = xtask::testlog::run(&mut c)?;
+    eprintln!("\n{}", summary.table());
+    if summary.ok() {
+        Ok(())
+    } else {
+        Err(format!("tests failed: {}", summary.totals()))
+    }
 }

@@ -272,7 +272,7 @@ pub fn main(args: &[String]) -> Result<()> {
         return Ok(());
     }
     let opts = Options::parse(args)?;
-    crate::deps::ensure(&[crate::deps::BOOT])?;
+    crate::deps::ensure(crate::deps::Set::Bench)?;
     let date = today();
     let qemu = qemu_version();
     let stamp = format!(

@@ -75,23 +75,13 @@ const PORT_RS_TFTPD: u16 = 6971;
 const PORT_HTTP: u16 = 8080;
 const NFT_TABLE: &str = "pxbloss";
 
-/// Packages the bench needs: (probe, Debian package).
-const NEEDS: &[(&str, &str)] = &[
-    ("in.tftpd", "tftpd-hpa"),
-    ("nginx", "nginx"),
-    ("busybox", "busybox-static"),
-    ("ip", "iproute2"),
-    ("nft", "nftables"),
-    ("curl", "curl"),
-];
-
 /// Run the network benchmark.
 pub fn run(_opts: &Options) -> Result<Section> {
     let started = Instant::now();
     if output(Command::new("id").arg("-u"))?.trim() != "0" {
         return Err("bench net: needs root (network namespaces, nftables)".into());
     }
-    crate::deps::ensure(&[NEEDS])?;
+    crate::deps::ensure(crate::deps::Set::Bench)?;
     let bins = build()?;
     let lab = Lab::new()?;
     let versions = versions(&bins);
