@@ -24,7 +24,11 @@
 //!   ignores options answers with DATA 1: the transfer continues with
 //!   blksize 512 and windowsize 1 (lockstep), without `tsize`. A server that
 //!   rejects the request with ERROR 8 or ERROR 4 is asked again without
-//!   options.
+//!   options. That retry happens at most once per file: an OACK (valid or
+//!   malformed) answering the request without options gets ERROR 8 and
+//!   fails the file, since asking again would get the same answer. A
+//!   `tsize` above [`Options::max_size`] gets ERROR 3 and fails the file
+//!   before any data is acknowledged.
 //! - **Blocks**: block numbers are 16 bits; the client counts blocks in 64
 //!   bits and expects block 0 after 65535 (the rollover of tftpd-hpa, dnsmasq
 //!   and most servers). A block shorter than the block size ends the
@@ -51,7 +55,10 @@
 //! its last ACK (or the RRQ) and doubles the RTO (RFC 6298 §5.5); progress
 //! resets the backoff. After [`Options::retries`] timeouts in a row the
 //! fetch fails with [`TftpError::Timeout`]. On a LAN the RTO sits at its
-//! floor, so a lost ACK costs about 20 ms.
+//! floor, so a lost ACK costs about 20 ms. Packets that do not advance the
+//! transfer (wrong block numbers, strangers) do not hold it open: without
+//! a block in order for `retries + 1` times [`Options::timeout`] the fetch
+//! fails with [`TftpError::Protocol`] however many packets arrive.
 //!
 //! A lost DATA packet is another matter: servers ignore a repeated ACK of
 //! the block before (RFC 1123 §4.2.3.1; tftpd-hpa, dnsmasq, rs-tftpd and
@@ -163,6 +170,11 @@ pub struct Options {
     /// Interface to bind the socket to (`SO_BINDTODEVICE`), so that requests
     /// leave through the interface that got the DHCP lease.
     pub bind_device: Option<String>,
+    /// The largest file accepted: a `tsize` announcing more is refused
+    /// with ERROR 3 before any data is acknowledged
+    /// ([`TftpError::TooLarge`]). `None` accepts any size (the caller's
+    /// sink may still refuse the bytes).
+    pub max_size: Option<u64>,
 }
 
 impl Default for Options {
@@ -176,6 +188,7 @@ impl Default for Options {
             retries: 15,
             initial_rto: Duration::from_millis(500),
             bind_device: None,
+            max_size: None,
         }
     }
 }
@@ -323,6 +336,18 @@ pub enum TftpError {
         /// The error.
         source: io::Error,
     },
+    /// The server announced (`tsize`) more than [`Options::max_size`];
+    /// it was sent ERROR 3 before any data was acknowledged.
+    TooLarge {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// The size announced.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// Writing to the sink failed; the server was sent ERROR 3.
     Sink {
         /// The server's request address.
@@ -350,6 +375,7 @@ impl TftpError {
             | TftpError::Protocol { server, path, .. }
             | TftpError::InvalidRequest { server, path, .. }
             | TftpError::Io { server, path, .. }
+            | TftpError::TooLarge { server, path, .. }
             | TftpError::Sink { server, path, .. } => (server, path),
         };
         Target { server, path }
@@ -413,6 +439,11 @@ impl fmt::Display for TftpError {
             TftpError::Protocol { reason, .. } => write!(f, "protocol error: {}", reason),
             TftpError::InvalidRequest { reason, .. } => write!(f, "invalid request: {}", reason),
             TftpError::Io { op, source, .. } => write!(f, "{} failed: {}", op, source),
+            TftpError::TooLarge { size, limit, .. } => write!(
+                f,
+                "the server announces {} bytes (tsize), more than the size limit of {} bytes",
+                size, limit
+            ),
             TftpError::Sink { source, .. } => write!(f, "cannot store the file: {}", source),
         }
     }
@@ -454,6 +485,16 @@ pub fn fetch(
         let mut transfer = Transfer::new(server, path, opts, requested, started)?;
         match transfer.run(sink, progress)? {
             Outcome::Done(stats) => return Ok(stats),
+            // One retry without options per file, never more: a server
+            // that refuses the plain request too would otherwise be asked
+            // again forever.
+            Outcome::RetryWithoutOptions if transfer.requested.is_empty() => {
+                return Err(TftpError::Protocol {
+                    server,
+                    path: path.to_owned(),
+                    reason: "the server refused the request without options too".to_owned(),
+                })
+            }
             Outcome::RetryWithoutOptions => {
                 warn!(
                     "{}: the server refused TFTP options; retrying without them (512-byte blocks)",
@@ -569,6 +610,9 @@ struct Transfer<'a> {
     /// An RRQ or ACK was sent since the last receive.
     just_sent: bool,
     timeouts: u32,
+    /// Packets received since the last progress that did not advance
+    /// the transfer.
+    idle_packets: u32,
     retransmits: u32,
     started: Instant,
 }
@@ -670,6 +714,7 @@ impl<'a> Transfer<'a> {
             gap_acked: false,
             just_sent: false,
             timeouts: 0,
+            idle_packets: 0,
             retransmits: 0,
             started,
         })
@@ -745,7 +790,41 @@ impl<'a> Transfer<'a> {
             if let Some(outcome) = outcome {
                 return Ok(outcome);
             }
+            self.check_progress(now)?;
         }
+    }
+
+    /// How long the transfer may go without a block in order while
+    /// packets keep arriving: as long as [`Options::retries`] timeouts of
+    /// [`Options::timeout`] would take. Without this bound a server sending
+    /// wrong block numbers (or a stranger spraying packets) without pause
+    /// would never let the retransmission timer expire.
+    fn no_progress_limit(&self) -> Duration {
+        self.opts
+            .timeout
+            .max(MIN_RTO)
+            .saturating_mul(self.opts.retries.saturating_add(1))
+    }
+
+    /// Fails the transfer when packets arrive but none advances it for
+    /// [`Transfer::no_progress_limit`].
+    fn check_progress(&mut self, now: Instant) -> Result<(), TftpError> {
+        if self.last_progress >= now {
+            return Ok(());
+        }
+        self.idle_packets = self.idle_packets.saturating_add(1);
+        let idle = now.saturating_duration_since(self.last_progress);
+        if idle <= self.no_progress_limit() {
+            return Ok(());
+        }
+        self.send_error_to_peer(ErrorCode::NotDefined, "no progress");
+        Err(self.protocol_error(format!(
+            "no progress for {:.1?}: {} packets arrived but none was block {} (after {} bytes)",
+            idle,
+            self.idle_packets,
+            (self.last + 1) as u16,
+            self.bytes
+        )))
     }
 
     /// Handles the first packet from the server's address: it fixes the TID.
@@ -776,6 +855,23 @@ impl<'a> Transfer<'a> {
                 }
                 Err(self.server_error(code, msg))
             }
+            // RFC 2347 §2: an OACK answers only a request with options.
+            // Asked without them (already the retry), the server is told
+            // (ERROR 8) and the file fails: another request would get the
+            // same answer.
+            _ if packet.opcode() == wire::OpCode::Oack && self.requested.is_empty() => {
+                self.peer = Some(from);
+                self.send_error(
+                    from,
+                    ErrorCode::OptionNegotiation,
+                    "OACK to a request without options",
+                );
+                Err(self.protocol_error(
+                    "the server answered a request without options with an OACK (RFC 2347 §2); \
+                     sent ERROR 8"
+                        .to_owned(),
+                ))
+            }
             Ok(Repr::Oack { options }) => {
                 self.peer = Some(from);
                 if let Err(reason) = self.accept_oack(&options) {
@@ -791,6 +887,17 @@ impl<'a> Transfer<'a> {
                     self.windowsize,
                     self.tsize
                 );
+                if let (Some(size), Some(limit)) = (self.tsize, self.opts.max_size) {
+                    if size > limit {
+                        self.send_error(from, ErrorCode::DiskFull, "file larger than allowed");
+                        return Err(TftpError::TooLarge {
+                            server: self.server,
+                            path: self.path.to_owned(),
+                            size,
+                            limit,
+                        });
+                    }
+                }
                 self.advanced(now);
                 progress(0, self.tsize);
                 self.send_ack(false)?;
@@ -1001,6 +1108,7 @@ impl<'a> Transfer<'a> {
         }
         self.rto.progress();
         self.timeouts = 0;
+        self.idle_packets = 0;
         self.gap_acked = false;
         self.last_progress = now;
     }

@@ -26,6 +26,9 @@ enum Answer {
     Refuse(ErrorCode),
     /// Answer every request with this error.
     Error(ErrorCode, &'static str),
+    /// Answer every request, with options or without, with these bytes
+    /// (an OACK), for at most 5 requests; then stop answering.
+    OackAlways(Vec<u8>),
 }
 
 /// What the scripted server does. Block numbers are absolute (from 1).
@@ -153,6 +156,14 @@ impl Server {
                         msg: "no options",
                     },
                 );
+                return false;
+            }
+            Answer::OackAlways(bytes) => {
+                if log.requests.len() > 5 {
+                    return true;
+                }
+                socket.send_to(&bytes, peer).unwrap();
+                self.wait_ack0(&socket, log);
                 return false;
             }
             Answer::RawOack(bytes) if with_options => {
@@ -443,6 +454,163 @@ fn refuses_an_unrequested_option() {
     let (result, _, log) = run(script, &options(1468, 1));
     result.unwrap();
     assert_eq!(log.errors[0].0, ErrorCode::OptionNegotiation);
+}
+
+/// A server answering every request with an OACK, the request without
+/// options too: one retry without options, then ERROR 8 and a clear
+/// failure (it used to ask again forever).
+#[test]
+fn an_oack_to_a_request_without_options_fails_the_file() {
+    for oack in [
+        &b"\x00\x06blksize\x002000\x00"[..],
+        b"\x00\x06blksize\x00abc\x00",
+    ] {
+        let script = Script {
+            answer: Answer::OackAlways(oack.to_vec()),
+            ..Script::new(file(600))
+        };
+        let (addr, server) = serve(script);
+        let mut got = Vec::new();
+        let started = Instant::now();
+        let result = fetch(addr, "f", &mut got, &Options::default(), &mut |_, _| {});
+        let took = started.elapsed();
+        let log = server.join().unwrap();
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, TftpError::Protocol { .. }),
+            "{oack:?}: {err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("request without options with an OACK"),
+            "{err}"
+        );
+        assert!(got.is_empty());
+        assert_eq!(
+            log.requests.len(),
+            2,
+            "{oack:?}: requests {:?}",
+            log.requests
+        );
+        assert!(!log.requests[0].is_empty() && log.requests[1].is_empty());
+        let codes: Vec<_> = log.errors.iter().map(|e| e.0).collect();
+        assert_eq!(
+            codes,
+            [ErrorCode::OptionNegotiation, ErrorCode::OptionNegotiation],
+            "{oack:?}"
+        );
+        assert!(took < Duration::from_secs(1), "took {took:?}");
+    }
+}
+
+/// Without options requested at all (a long name, or `Options` at the RFC
+/// 1350 defaults), an OACK fails the file at once: no retry.
+#[test]
+fn an_oack_to_a_plain_request_is_not_retried() {
+    let script = Script {
+        answer: Answer::OackAlways(b"\x00\x06tsize\x00600\x00".to_vec()),
+        ..Script::new(file(600))
+    };
+    let plain = Options {
+        blksize: 512,
+        windowsize: 1,
+        tsize: false,
+        utimeout: None,
+        ..Options::default()
+    };
+    // `timeout` is always requested; a long name leaves no room for it.
+    let name = "n".repeat(500);
+    let (addr, server) = serve(script);
+    let err = fetch(addr, &name, &mut Vec::new(), &plain, &mut |_, _| {}).unwrap_err();
+    let log = server.join().unwrap();
+    assert!(matches!(err, TftpError::Protocol { .. }), "{err:?}");
+    assert_eq!(log.requests.len(), 1);
+    assert_eq!(log.errors[0].0, ErrorCode::OptionNegotiation);
+}
+
+/// A `tsize` above `max_size` is refused with ERROR 3 before ACK 0.
+#[test]
+fn a_tsize_above_the_limit_is_refused_before_any_data() {
+    for (tsize, file_len) in [(None, 5000), (Some(1 << 40), 100)] {
+        let script = Script {
+            tsize,
+            ..Script::new(file(file_len))
+        };
+        let opts = Options {
+            max_size: Some(4096),
+            ..options(100, 4)
+        };
+        let (result, got, log) = run(script, &opts);
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, TftpError::TooLarge { limit: 4096, .. }),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .contains("more than the size limit of 4096 bytes"));
+        assert!(got.is_empty());
+        assert!(log.acks.is_empty(), "ACKs {:?}", log.acks);
+        assert_eq!(log.errors[0].0, ErrorCode::DiskFull);
+    }
+}
+
+/// A server repeating a block the client has already acknowledged, without
+/// pause and forever: the client re-ACKs it now and then (it looks like the
+/// server's retransmission), but gives up after the no-progress bound
+/// instead of staying forever.
+#[test]
+fn wrong_block_numbers_forever_end_the_transfer() {
+    let listen = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = listen.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        let (_, peer) = listen.recv_from(&mut buf).unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let block = [7u8; 512];
+        let started = Instant::now();
+        let mut sent = 0u32;
+        // DATA 1, then DATA 1 again and again (and a wrong number now and
+        // then), for at most 20 s.
+        while started.elapsed() < Duration::from_secs(20) {
+            let n = if sent % 10 == 9 { 9999 } else { 1 };
+            send(
+                &socket,
+                peer,
+                &Repr::Data {
+                    block: n,
+                    data: &block,
+                },
+            );
+            sent += 1;
+            if let Ok((len, _)) = socket.recv_from(&mut buf) {
+                if let Ok(Repr::Error { code, .. }) =
+                    Repr::parse(&Packet::new_checked(&buf[..len]).unwrap())
+                {
+                    return (sent, Some(code));
+                }
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        (sent, None)
+    });
+    let opts = Options {
+        timeout: Duration::from_millis(100),
+        retries: 3,
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let err = fetch(addr, "f", &mut Vec::new(), &opts, &mut |_, _| {}).unwrap_err();
+    let took = started.elapsed();
+    let (sent, code) = server.join().unwrap();
+    assert!(matches!(err, TftpError::Protocol { .. }), "{err:?}");
+    assert!(err.to_string().contains("no progress"), "{err}");
+    assert!(err.to_string().contains("block 2"), "{err}");
+    // The bound is (retries + 1) × timeout = 400 ms.
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert!(sent > 20, "the server sent only {sent} packets");
+    assert_eq!(code, Some(ErrorCode::NotDefined));
 }
 
 #[test]
