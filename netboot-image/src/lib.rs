@@ -28,6 +28,8 @@
 //! - [`kernel_tree`]: an unpacked kernel package (`boot/vmlinuz-*`,
 //!   `lib/modules/*`); [`testenv`]: what the workspace's tests share
 //!   about their environment (the real kernel, skip-or-fail).
+//! - [`trust`]: where trusted minisign keys go in the initramfs
+//!   (`/etc/pxeinit/trust/KEYID.pub`), shared with pxeinit (no dependencies).
 //! - `compress` and `initramfs` (feature `compress`, on by default):
 //!   compression and initramfs assembly.
 //! - `inspect` (feature `cli`): a report of what an image contains.
@@ -70,3 +72,4 @@ pub mod kernel_tree;
 pub mod modules;
 pub mod s390;
 pub mod testenv;
+pub mod trust;

@@ -17,10 +17,12 @@ netboot-image: build, combine and inspect s390x network boot images (pxelinux.0)
 USAGE:
     netboot-image build --kernel VMLINUZ --init PATH -o OUT [--modules-dir /lib/modules/VER]
                         [--module NAME ...] [--cmdline STR] [--add SRC:DEST ...]
-                        [--compress gzip|xz|zstd|none]
+                        [--trust-key KEY.pub ...] [--compress gzip|xz|zstd|none]
         Make an initramfs (/init, /dev/console, the modules with their dependencies
         and modules.dep, the --add files) and combine it with the kernel.
         Modules default to virtio_net and virtio_blk when --modules-dir is given.
+        --trust-key (minisign public key, repeatable) is stored as
+        /etc/pxeinit/trust/KEYID.pub: pxeinit then boots only signed files.
 
     netboot-image combine --kernel K --initrd I [--initrd I2 ...] [--cmdline STR | --parmfile F] -o OUT
         Append initrds (concatenated) to a kernel and set its command line.
@@ -188,6 +190,13 @@ fn build(mut parser: lexopt::Parser) -> Result<(), Failure> {
                     .filter(|(s, d)| !s.is_empty() && !d.is_empty())
                     .ok_or_else(|| bad(format!("--add {value:?}: expected SRC:DEST")))?;
                 add.push((PathBuf::from(src), dest.to_string()));
+            }
+            Long("trust-key") => {
+                let key = PathBuf::from(parser.value()?);
+                let entry = netboot_image::trust::entry(&key).map_err(bad)?;
+                if !add.contains(&entry) {
+                    add.push(entry);
+                }
             }
             Long("compress") => compression = parser.value()?.string()?.parse().map_err(bad)?,
             Short('o') | Long("output") => out = Some(PathBuf::from(parser.value()?)),

@@ -232,6 +232,63 @@ fn build_refuses_a_compression_the_kernel_config_lacks() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--trust-key`: each minisign public key lands as
+/// `etc/pxeinit/trust/KEYID.pub` (where pxeinit reads them), once; a file
+/// that is not a minisign public key is refused naming it.
+#[test]
+fn build_with_trust_keys() {
+    // Written by Debian's minisign 0.11 (`minisign -G -W`).
+    const PUB: &str = "untrusted comment: minisign public key E4512F1A8B96285E\n\
+                       RWReKJaLGi9R5K8ZHFJHxKmdZyuPvb9uZ0I5C+PCtVd7+OdJqjTH6oxR\n";
+    let dir = scratch("trust");
+    let kernel = fake_kernel(&dir, "CONFIG_RD_GZIP=y\n");
+    std::fs::write(dir.join("init"), b"x").unwrap();
+    std::fs::write(dir.join("ops.pub"), PUB).unwrap();
+    std::fs::write(dir.join("junk.pub"), "untrusted comment: x\nnot a key\n").unwrap();
+    let build = |keys: &[&str], out: &str| {
+        let mut cmd = bin();
+        cmd.args(["build", "--kernel"]).arg(&kernel);
+        cmd.arg("--init").arg(dir.join("init"));
+        for k in keys {
+            cmd.arg("--trust-key").arg(dir.join(k));
+        }
+        run(cmd.arg("-o").arg(dir.join(out)))
+    };
+    let out = build(&["ops.pub", "ops.pub"], "img");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = inspect_json(&dir.join("img"));
+    let keys: Vec<_> = json["initrd"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("etc/pxeinit/trust/")
+        })
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["size"].clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        [(
+            "etc/pxeinit/trust/E4512F1A8B96285E.pub".to_string(),
+            serde_json::json!(PUB.len())
+        )]
+    );
+
+    let out = build(&["junk.pub"], "bad");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("junk.pub: the key line is not base64"),
+        "{err}"
+    );
+    assert!(!dir.join("bad").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn combine_several_initrds_with_parmfile() {
     let dir = scratch("combine");
