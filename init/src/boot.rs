@@ -1,13 +1,29 @@
-//! The boot pipeline: interface → lease → config lookup → label →
-//! downloads → kexec load (or LOCALBOOT), each phase timed.
+//! The boot pipeline, in named stages with narrow inputs and outputs:
 //!
-//! [`prepare`] does everything up to and including `kexec_load` (or stops
-//! before it for a dry run) and returns a [`Prepared`] plan; the caller
-//! decides when to execute it. Nothing here exits or reboots.
+//! 1. [`choose_interfaces`]: the settings and the interfaces present →
+//!    the candidates.
+//! 2. [`Network::lease`]: the candidates → a lease, configured on one of
+//!    them.
+//! 3. [`BootContext::new`]: the lease and the settings → the boot server,
+//!    the downloader and the client facts the lookup uses.
+//! 4. [`find_config`]: the context and a config source → the
+//!    [`pxecfg::Resolution`] (with `pxe.config=`, that file only).
+//! 5. [`choose`]: the resolution and the [`Console`] → what the operator
+//!    picked at the prompt, or the unattended choice.
+//! 6. [`load`]: the chosen action and the [`Fetcher`] → the [`Next`] step,
+//!    falling back to the config's ONERROR once when the kernel cannot be
+//!    downloaded or loaded.
+//!
+//! [`run`] strings the stages together behind three small traits: the
+//! [`Network`] (interfaces and leases), the [`Fetcher`] (configs and
+//! payloads) and the [`Console`] (the prompt). [`System`] is the real
+//! implementation of all three; the unit tests drive the pipeline with
+//! fakes, without root. [`Prepared::execute`] carries out the result, for
+//! the PID 1 and the CLI alike. Nothing here exits.
 
 use std::fmt;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::net::Ipv4Addr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -16,7 +32,7 @@ use log::{info, warn};
 
 use crate::cmdline::Settings;
 use crate::dhcp::{self, Lease};
-use crate::fetch::{self, ConfigFetcher, Downloader, FetchError, Transfer};
+use crate::fetch::{self, Downloader, FetchError, Transfer};
 use crate::kexec;
 use crate::net;
 
@@ -85,10 +101,18 @@ pub struct Options {
     /// Show the config's prompt on the console and read the answer
     /// (PID 1); otherwise boot the unattended choice.
     pub interactive: bool,
+    /// The interface named on the CLI (`--interface`).
+    pub interface: Option<String>,
+    /// This is a retry: reset the network devices first (a receive side
+    /// that stopped in the previous attempt stays stopped otherwise).
+    pub reset_devices: bool,
+    /// Trusted signing keys: with any, every config and payload must be
+    /// signed by one of them.
+    pub trust: crate::verify::Trust,
 }
 
 /// What to do next.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     /// A kernel is loaded: call [`kexec::execute`].
     Kexec,
@@ -98,7 +122,8 @@ pub enum Next {
     DryRun,
 }
 
-/// The outcome of [`prepare`], with everything the dry-run JSON shows.
+/// The outcome of [`run`], with everything the dry-run JSON shows.
+#[derive(Debug)]
 pub struct Prepared {
     /// Next step.
     pub next: Next,
@@ -110,45 +135,208 @@ pub struct Prepared {
     pub downloads: Vec<(String, Transfer)>,
     /// Phase timings.
     pub phases: Vec<(&'static str, f64)>,
+    /// DHCP option 211 (PXELINUX reboot time, seconds), for the failure
+    /// policy of later attempts.
+    pub reboot_time: Option<u32>,
 }
 
 impl Prepared {
-    /// The dry-run plan as JSON.
+    /// The dry-run plan as JSON: the resolution as `pxecfg resolve` prints
+    /// it (`tried`, `config`, `label`, `action`, `kernel`, `initrd`,
+    /// `append`, `localboot`, `warnings`), plus `lease`, `downloads`,
+    /// `phases` and `next`.
     pub fn to_json(&self) -> serde_json::Value {
-        let r = self.resolution.to_json();
-        let get = |k: &str| r.get(k).cloned().unwrap_or(serde_json::Value::Null);
-        serde_json::json!({
-            "lease": self.lease.to_json(),
-            "tried": get("tried"),
-            "config": get("config"),
-            "label": get("label"),
-            "action": get("action"),
-            "kernel": get("kernel"),
-            "initrd": get("initrd"),
-            "append": get("append"),
-            "localboot": get("localboot"),
-            "warnings": get("warnings"),
-            "downloads": self.downloads.iter().map(|(p, t)| t.to_json(p)).collect::<Vec<_>>(),
-            "phases": self.phases.iter().map(|(n, s)| serde_json::json!({"phase": n, "seconds": s})).collect::<Vec<_>>(),
-            "next": match &self.next {
-                Next::Kexec => "kexec".to_string(),
-                Next::LocalBoot(d) => format!("localboot {d}"),
-                Next::DryRun => "dry-run".to_string(),
-            },
-        })
+        let mut v = self.resolution.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("lease".into(), self.lease.to_json());
+            o.insert(
+                "downloads".into(),
+                self.downloads.iter().map(|(p, t)| t.to_json(p)).collect(),
+            );
+            o.insert(
+                "phases".into(),
+                self.phases
+                    .iter()
+                    .map(|(n, s)| serde_json::json!({"phase": n, "seconds": s}))
+                    .collect(),
+            );
+            o.insert(
+                "next".into(),
+                match &self.next {
+                    Next::Kexec => "kexec".to_string(),
+                    Next::LocalBoot(d) => format!("localboot {d}"),
+                    Next::DryRun => "dry-run".to_string(),
+                }
+                .into(),
+            );
+        }
+        v
+    }
+
+    /// Carry out [`Prepared::next`]: kexec into the loaded kernel or re-IPL
+    /// from the disk. Returns only when that failed (or for a dry run,
+    /// with `None`).
+    pub fn execute(&self) -> Option<String> {
+        match &self.next {
+            Next::Kexec => {
+                info!("kexec: booting the new kernel");
+                Some(kexec::execute().to_string())
+            }
+            Next::LocalBoot(dev) => {
+                info!("LOCALBOOT: re-IPL from CCW device {dev}");
+                Some(match crate::reipl::set_ccw(dev, "") {
+                    Ok(()) => crate::reipl::reboot().to_string(),
+                    Err(e) => e.to_string(),
+                })
+            }
+            Next::DryRun => None,
+        }
     }
 }
 
-/// DHCP option 211 (PXELINUX reboot time, seconds) from the last lease; 0
-/// when none was given. The PID 1 failure policy reads it.
-pub static REBOOT_TIME: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// The network: which interfaces there are, and a lease on one of them.
+pub trait Network {
+    /// The Ethernet interfaces present.
+    fn interfaces(&self) -> Vec<net::Interface>;
+    /// Bring up `candidates`, get a lease on the first that answers (or
+    /// use `ip=`), and configure it.
+    fn lease(
+        &mut self,
+        candidates: &[net::Interface],
+        opts: &Options,
+    ) -> Result<(Lease, net::Interface), BootError>;
+    /// Resolve a host name (option 66) with the lease's name servers.
+    fn resolve(&self, name: &str, dns: &[Ipv4Addr]) -> Option<Ipv4Addr>;
+}
 
-struct Phases {
+/// Configs and payloads.
+pub trait Fetcher {
+    /// One config file.
+    fn config(&mut self, ctx: &BootContext, path: &str) -> Result<(Vec<u8>, Transfer), FetchError>;
+    /// Download the kernel and initrds; each download is appended to
+    /// `downloads`.
+    fn download(
+        &mut self,
+        ctx: &BootContext,
+        payload: &Payload<'_>,
+        downloads: &mut Vec<(String, Transfer)>,
+    ) -> Result<Files, BootError>;
+    /// `kexec_load` the downloaded files (or, for a dry run, check them).
+    fn kexec_load(&mut self, files: &Files, append: &str, dry_run: bool) -> Result<(), BootError>;
+}
+
+/// Downloaded payload files (memfds): the kernel, and the initrds
+/// concatenated with their total length.
+#[derive(Debug)]
+pub struct Files {
+    /// The kernel image.
+    pub kernel: File,
+    /// The initrds, concatenated (4-byte aligned), and their length.
+    pub initrd: Option<(File, u64)>,
+}
+
+/// The operator's console.
+pub trait Console {
+    /// Show `config`'s prompt and read the answer.
+    fn prompt(&mut self, config: &pxecfg::Config) -> crate::menu::Answer;
+}
+
+/// A kernel to boot.
+#[derive(Debug, Clone, Copy)]
+pub struct Payload<'a> {
+    /// Kernel path.
+    pub kernel: &'a str,
+    /// Initrd paths, concatenated in this order.
+    pub initrd: &'a [String],
+}
+
+/// Stage 3's output: everything the later stages need from the network.
+#[derive(Debug, Clone)]
+pub struct BootContext {
+    /// The lease.
+    pub lease: Lease,
+    /// The interface it is on.
+    pub iface: net::Interface,
+    /// The boot server for relative paths.
+    pub server: Option<Ipv4Addr>,
+    /// The downloader (TFTP/HTTP settings for this server and link).
+    pub downloader: Downloader,
+    /// What the config lookup and IPAPPEND/SYSAPPEND know of the client.
+    pub info: pxecfg::ClientInfo,
+}
+
+impl BootContext {
+    /// The boot server is `pxe.server=`, else option 66 (a name resolved
+    /// through `net`), else the lease's next-server or DHCP server.
+    pub fn new(
+        lease: Lease,
+        iface: net::Interface,
+        mtu: u32,
+        opts: &Options,
+        net: &dyn Network,
+    ) -> BootContext {
+        let s = &opts.settings;
+        let named = lease
+            .tftp_server_name
+            .as_deref()
+            .filter(|n| n.parse::<Ipv4Addr>().is_err())
+            .and_then(|name| {
+                let a = net.resolve(name, &lease.dns);
+                match a {
+                    Some(a) => info!("boot server {name} is {a} (option 66)"),
+                    None => warn!("option 66 names {name}, which does not resolve; using next-server instead"),
+                }
+                a
+            });
+        let server = s.server.or(named).or_else(|| lease.boot_server());
+        let mut dl = Downloader::new(server, mtu);
+        dl.dns = lease.dns.clone();
+        dl.sha256 = opts.dry_run;
+        dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
+        dl.trust = opts.trust.clone();
+        let info = pxecfg::ClientInfo {
+            mac: Some(iface.mac),
+            ip: Some(lease.address),
+            uuid: opts.uuid.clone().or_else(|| lease.uuid.clone()),
+            bootfile: lease.bootfile.clone(),
+            config_file: s.config.clone().or_else(|| lease.config_file.clone()),
+            path_prefix: lease.path_prefix.clone(),
+            server,
+            gateway: lease.gateway(),
+            netmask: Some(lease.netmask),
+        };
+        BootContext {
+            lease,
+            iface,
+            server,
+            downloader: dl,
+            info,
+        }
+    }
+
+    fn server_name(&self) -> String {
+        self.server
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "(no server)".into())
+    }
+}
+
+/// Phase timings, logged as each phase ends.
+#[derive(Debug)]
+pub struct Phases {
     start: Instant,
     list: Vec<(&'static str, f64)>,
 }
 
 impl Phases {
+    /// Start timing the first phase.
+    pub fn start() -> Phases {
+        Phases {
+            start: Instant::now(),
+            list: vec![],
+        }
+    }
+
     fn done(&mut self, name: &'static str) {
         let s = self.start.elapsed().as_secs_f64();
         info!("phase {name} done in {s:.3} s");
@@ -157,23 +345,530 @@ impl Phases {
     }
 }
 
-/// Option 66 as a host name (not an address): resolved with the lease's
-/// name servers, as PXE ROMs do. None when it is an address (then
-/// [`Lease::boot_server`] uses it), absent, or cannot be resolved (logged).
-fn named_server(lease: &Lease) -> Option<Ipv4Addr> {
-    let name = lease.tftp_server_name.as_deref()?;
-    if name.parse::<Ipv4Addr>().is_ok() {
-        return None;
+/// Stage 1: the interfaces to try. `--interface`/`pxe.iface=` name one;
+/// else `BOOTIF=` gives its MAC; else `ip=...:DEV:` names one; else all.
+pub fn choose_interfaces(
+    s: &Settings,
+    cli_iface: Option<&str>,
+    all: &[net::Interface],
+) -> Result<Vec<net::Interface>, BootError> {
+    let want = cli_iface.map(str::to_string).or_else(|| s.iface.clone());
+    let chosen: Vec<net::Interface> = if let Some(name) = &want {
+        all.iter().filter(|i| &i.name == name).cloned().collect()
+    } else if let Some(mac) = s.bootif {
+        all.iter().filter(|i| i.mac == mac).cloned().collect()
+    } else if let Some(dev) = s.ip.as_ref().and_then(|i| i.device.clone()) {
+        all.iter().filter(|i| i.name == dev).cloned().collect()
+    } else {
+        all.to_vec()
+    };
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+        return Err(BootError::NoInterface(match (&want, s.bootif) {
+            (Some(n), _) => format!("{n} not found (have: {})", names.join(", ")),
+            (None, Some(m)) => format!(
+                "no interface with BOOTIF MAC {} (have: {})",
+                net::format_mac(&m),
+                names.join(", ")
+            ),
+            _ => "no Ethernet interface found (is virtio_net loaded?)".into(),
+        }));
     }
-    match crate::dns::resolve_a(name, &lease.dns, Duration::from_secs(5)) {
-        Ok(a) => {
-            info!("boot server {name} is {a} (option 66)");
-            Some(a)
+    Ok(chosen)
+}
+
+/// A config source for pxecfg: fetches through the [`Fetcher`], records
+/// each transfer, answers only `only` (`pxe.config=`) until a file is
+/// found, and stops asking a server that did not answer (it would cost its
+/// full timeout once per name).
+struct Lookup<'a> {
+    fetcher: &'a mut dyn Fetcher,
+    ctx: &'a BootContext,
+    log: Vec<(String, Transfer)>,
+    only: Option<String>,
+    failed: Option<String>,
+    /// The first file refused by its signature: nothing more is fetched,
+    /// and the attempt fails with it (never a config with a refused
+    /// include, nor a lookup that goes on past a refused file).
+    refused: Option<FetchError>,
+}
+
+impl pxecfg::Fetch for Lookup<'_> {
+    fn fetch(&mut self, path: &str) -> Result<Vec<u8>, pxecfg::FetchError> {
+        if self.only.as_deref().is_some_and(|o| o != path) {
+            return Err(pxecfg::FetchError::NotFound);
         }
+        if let Some(f) = &self.failed {
+            return Err(pxecfg::FetchError::Other(format!("not tried after: {f}")));
+        }
+        match self.fetcher.config(self.ctx, path) {
+            Ok((v, t)) => {
+                self.only = None;
+                self.log.push((path.to_string(), t));
+                Ok(v)
+            }
+            Err(FetchError::NotFound(_)) => Err(pxecfg::FetchError::NotFound),
+            Err(e @ (FetchError::Unreachable { .. } | FetchError::NoServer(_))) => {
+                self.failed = Some(e.to_string());
+                Err(pxecfg::FetchError::Other(e.to_string()))
+            }
+            Err(e @ FetchError::Refused { .. }) => {
+                self.failed = Some(e.to_string());
+                let why = e.to_string();
+                self.refused.get_or_insert(e);
+                Err(pxecfg::FetchError::Other(why))
+            }
+            Err(e) => Err(pxecfg::FetchError::Other(e.to_string())),
+        }
+    }
+}
+
+/// Stage 4: the config lookup. With `pxe.config=`, that file and nothing
+/// else (it is also option 209, so the probe list starts with it).
+pub fn find_config(
+    ctx: &BootContext,
+    settings: &Settings,
+    fetcher: &mut dyn Fetcher,
+    downloads: &mut Vec<(String, Transfer)>,
+) -> Result<pxecfg::Resolution, BootError> {
+    let only = settings
+        .config
+        .as_ref()
+        .and_then(|_| pxecfg::probe_paths(&ctx.info).into_iter().next());
+    if let Some(c) = &settings.config {
+        info!("config from pxe.config={c}");
+    }
+    let mut lookup = Lookup {
+        fetcher,
+        ctx,
+        log: vec![],
+        only: only.clone(),
+        failed: None,
+        refused: None,
+    };
+    let ropts = pxecfg::ResolveOptions {
+        label: settings.label.clone(),
+    };
+    let result = pxecfg::resolve(&ctx.info, &mut lookup, &ropts);
+    downloads.append(&mut lookup.log);
+    if let Some(e) = lookup.refused.take() {
+        return Err(BootError::Fetch(e));
+    }
+    let mut resolution = match result {
+        Ok(r) => r,
         Err(e) => {
-            warn!("option 66 names {name}: {e}; using next-server instead");
-            None
+            for w in e.warnings() {
+                warn!("config: {w}");
+            }
+            return Err(match e.kind() {
+                pxecfg::ResolveErrorKind::NoConfig => BootError::NoConfig {
+                    server: ctx.server_name(),
+                    tried: e
+                        .tried()
+                        .iter()
+                        .filter(|p| only.as_ref().is_none_or(|o| o == *p))
+                        .cloned()
+                        .collect(),
+                },
+                _ => BootError::Config(e.to_string()),
+            });
         }
+    };
+    if let Some(o) = &only {
+        // Only that name was requested from the server.
+        resolution.tried.retain(|p| p == o);
+    }
+    for w in &resolution.warnings {
+        warn!("config: {w}");
+    }
+    Ok(resolution)
+}
+
+/// Stage 5: when the config shows a prompt (and no `pxe.label=` decided),
+/// ask until the operator picks something bootable or a timeout expires
+/// (then the unattended choice stands). Config files that a choice pulls
+/// in (CONFIG, includes) are fetched through `fetcher`.
+pub fn choose(
+    ctx: &BootContext,
+    resolution: pxecfg::Resolution,
+    console: &mut dyn Console,
+    fetcher: &mut dyn Fetcher,
+    downloads: &mut Vec<(String, Transfer)>,
+) -> pxecfg::Resolution {
+    let Some(parsed) = resolution.parsed.clone() else {
+        return resolution;
+    };
+    if !parsed.prompt_shown() {
+        for l in &parsed.say {
+            info!("{l}");
+        }
+        return resolution;
+    }
+    let mut lookup = Lookup {
+        fetcher,
+        ctx,
+        log: vec![],
+        only: None,
+        failed: None,
+        refused: None,
+    };
+    let chosen = loop {
+        match console.prompt(&parsed) {
+            crate::menu::Answer::Timeout => {
+                info!(
+                    "prompt: timeout, booting {}",
+                    resolution.label.as_deref().unwrap_or("the default")
+                );
+                break resolution;
+            }
+            crate::menu::Answer::Typed(t) => {
+                let input = if t.is_empty() {
+                    parsed.enter_choice().unwrap_or_default()
+                } else {
+                    t
+                };
+                match pxecfg::resolve_choice(&parsed, &input, &ctx.info, &mut lookup) {
+                    _ if lookup.refused.is_some() => {
+                        let e = lookup.refused.take();
+                        lookup.failed = None;
+                        warn!("{input:?}: {}", e.map(|e| e.to_string()).unwrap_or_default());
+                    }
+                    Ok(mut r) if r.action != pxecfg::Action::None => {
+                        for w in &r.warnings {
+                            warn!("config: {w}");
+                        }
+                        r.tried = resolution.tried.clone();
+                        break r;
+                    }
+                    Ok(r) => warn!("{input:?}: nothing to boot ({})", r.warnings.join("; ")),
+                    Err(e) => warn!("{input:?}: {e}"),
+                }
+            }
+        }
+    };
+    downloads.append(&mut lookup.log);
+    chosen
+}
+
+/// Stage 6: carry the chosen action as far as [`Next`]; when the kernel
+/// cannot be downloaded or loaded, boot the config's ONERROR command
+/// instead, once (syslinux wiki, Config).
+pub fn load(
+    ctx: &BootContext,
+    resolution: &mut pxecfg::Resolution,
+    opts: &Options,
+    fetcher: &mut dyn Fetcher,
+    downloads: &mut Vec<(String, Transfer)>,
+    ph: &mut Phases,
+) -> Result<Next, BootError> {
+    let mut tried_onerror = false;
+    loop {
+        let result = match &resolution.action {
+            pxecfg::Action::None => Err(BootError::NothingToBoot(format!(
+                "{} names no label to boot",
+                resolution.config.as_deref().unwrap_or("the config")
+            ))),
+            pxecfg::Action::LocalBoot(n) => opts
+                .settings
+                .localboot_device
+                .clone()
+                .or_else(crate::reipl::detect_disk)
+                .map(Next::LocalBoot)
+                .ok_or_else(|| {
+                    BootError::NothingToBoot(format!(
+                        "LOCALBOOT {n}: no disk given (rd.chreipl=/pxe.localboot=) and no virtio block device found"
+                    ))
+                }),
+            pxecfg::Action::Boot {
+                kernel,
+                initrd,
+                append,
+            } => {
+                let p = Payload { kernel, initrd };
+                fetcher.download(ctx, &p, downloads).and_then(|files| {
+                    ph.done("download");
+                    fetcher.kexec_load(&files, append, opts.dry_run)?;
+                    if opts.dry_run {
+                        Ok(Next::DryRun)
+                    } else {
+                        ph.done("kexec-load");
+                        Ok(Next::Kexec)
+                    }
+                })
+            }
+        };
+        match result {
+            Ok(next) => return Ok(next),
+            Err(e @ (BootError::Fetch(_) | BootError::Kexec(_))) if !tried_onerror => {
+                tried_onerror = true;
+                let Some(cmd) = resolution.parsed.as_ref().and_then(|p| p.on_error.clone()) else {
+                    return Err(e);
+                };
+                warn!("{e}; ONERROR {cmd}");
+                let Some(parsed) = resolution.parsed.clone() else {
+                    return Err(e);
+                };
+                let mut lookup = Lookup {
+                    fetcher: &mut *fetcher,
+                    ctx,
+                    log: vec![],
+                    only: None,
+                    failed: None,
+                    refused: None,
+                };
+                let chosen = pxecfg::resolve_choice(&parsed, &cmd, &ctx.info, &mut lookup);
+                downloads.append(&mut lookup.log);
+                match chosen {
+                    _ if lookup.refused.is_some() => return Err(e),
+                    Ok(r) if r.action != pxecfg::Action::None => {
+                        resolution.action = r.action;
+                        resolution.label = r.label;
+                        resolution.warnings.extend(r.warnings);
+                    }
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The whole pipeline.
+pub fn run(
+    opts: &Options,
+    net: &mut dyn Network,
+    fetcher: &mut dyn Fetcher,
+    console: &mut dyn Console,
+) -> Result<Prepared, BootError> {
+    let mut ph = Phases::start();
+    let s = &opts.settings;
+    let candidates = choose_interfaces(s, opts.interface.as_deref(), &net.interfaces())?;
+    let (lease, iface) = net.lease(&candidates, opts)?;
+    ph.done("dhcp");
+    let mtu = net::mtu(&iface.name);
+    let ctx = BootContext::new(lease, iface, mtu, opts, &*net);
+    let mut downloads = Vec::new();
+    let mut resolution = find_config(&ctx, s, fetcher, &mut downloads)?;
+    if opts.interactive && s.label.is_none() {
+        resolution = choose(&ctx, resolution, console, fetcher, &mut downloads);
+    }
+    info!(
+        "config {}, label {}",
+        resolution.config.as_deref().unwrap_or(""),
+        resolution.label.as_deref().unwrap_or("(command line)")
+    );
+    ph.done("config");
+    let next = load(&ctx, &mut resolution, opts, fetcher, &mut downloads, &mut ph)?;
+    Ok(Prepared {
+        next,
+        reboot_time: ctx.lease.reboot_time,
+        lease: ctx.lease,
+        resolution,
+        downloads,
+        phases: ph.list,
+    })
+}
+
+/// The real network, fetcher and console.
+#[derive(Debug, Default)]
+pub struct System;
+
+impl System {
+    /// Run the pipeline on this machine.
+    pub fn prepare(opts: &Options) -> Result<Prepared, BootError> {
+        let mut sys = System;
+        let mut net = System;
+        let mut con = System;
+        run(opts, &mut net, &mut sys, &mut con)
+    }
+}
+
+impl Network for System {
+    fn interfaces(&self) -> Vec<net::Interface> {
+        net::ethernet_interfaces()
+    }
+
+    fn lease(
+        &mut self,
+        candidates: &[net::Interface],
+        opts: &Options,
+    ) -> Result<(Lease, net::Interface), BootError> {
+        let mut candidates = candidates.to_vec();
+        if opts.reset_devices {
+            for i in candidates.iter_mut() {
+                match net::rebind(i) {
+                    Ok(n) => {
+                        info!("{}: device reset for the retry (driver rebound)", n.name);
+                        *i = n;
+                    }
+                    Err(e) => warn!("{e} (retrying without a device reset)"),
+                }
+            }
+        }
+        let (lease, iface) = get_lease(&candidates, opts)?;
+        net::configure(&iface.name, lease.address, lease.netmask, lease.gateway())
+            .map_err(BootError::Net)?;
+        Ok((lease, iface))
+    }
+
+    fn resolve(&self, name: &str, dns: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+        match crate::dns::resolve_a(name, dns, Duration::from_secs(5)) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                warn!("{name}: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Fetcher for System {
+    fn config(&mut self, ctx: &BootContext, path: &str) -> Result<(Vec<u8>, Transfer), FetchError> {
+        ctx.downloader.fetch_vec(path)
+    }
+
+    fn download(
+        &mut self,
+        ctx: &BootContext,
+        p: &Payload<'_>,
+        downloads: &mut Vec<(String, Transfer)>,
+    ) -> Result<Files, BootError> {
+        let local = |e| BootError::Fetch(FetchError::Local(e));
+        let mut link = Link {
+            iface: ctx.iface.clone(),
+            lease: &ctx.lease,
+            watch: net::RxWatch::start(&ctx.iface.name),
+            recoveries: 0,
+        };
+        info!("kernel {}", p.kernel);
+        let mut kernel = fetch::memfile("kernel").map_err(local)?;
+        let t = link.fetch(&ctx.downloader, p.kernel, &mut kernel, false)?;
+        info!("kernel: {} bytes in {:.2} s", t.bytes, t.seconds);
+        downloads.push((p.kernel.to_string(), t));
+        let mut initrd = None;
+        if !p.initrd.is_empty() {
+            let mut f = fetch::memfile("initrd").map_err(local)?;
+            let mut total = 0u64;
+            for path in p.initrd {
+                info!("initrd {path}");
+                // The kernel unpacks concatenated archives; keep each
+                // one 4-byte aligned.
+                let pad = (4 - total % 4) % 4;
+                f.write_all(&vec![0u8; pad as usize]).map_err(local)?;
+                let t = link.fetch(&ctx.downloader, path, &mut f, p.initrd.len() > 1)?;
+                info!("initrd: {} bytes in {:.2} s", t.bytes, t.seconds);
+                total += pad + t.bytes;
+                downloads.push((path.clone(), t));
+            }
+            if p.initrd.len() > 1 && ctx.downloader.trust.is_on() {
+                // Verified parts: sealed now that the last one is in.
+                fetch::seal(&f).map_err(local)?;
+            }
+            initrd = Some((f, total));
+        }
+        Ok(Files { kernel, initrd })
+    }
+
+    fn kexec_load(&mut self, files: &Files, append: &str, dry_run: bool) -> Result<(), BootError> {
+        let ilen = files.initrd.as_ref().map(|(_, n)| *n).unwrap_or(0);
+        if dry_run {
+            return check_kernel(&files.kernel, ilen, append);
+        }
+        info!("kexec: command line {append:?}");
+        let m = kexec::load(&files.kernel, files.initrd.as_ref().map(|(f, _)| f), append)
+            .map_err(BootError::Kexec)?;
+        info!("kexec: loaded ({m:?})");
+        Ok(())
+    }
+}
+
+impl Console for System {
+    fn prompt(&mut self, config: &pxecfg::Config) -> crate::menu::Answer {
+        let stdin = std::io::stdin();
+        crate::menu::prompt(config, std::os::fd::AsFd::as_fd(&stdin), &mut std::io::stderr())
+    }
+}
+
+/// The boot interface during payload downloads, with the receive watch
+/// that tells a stuck device (docs/virtio-net-rx-wedge.md) from a server
+/// that went quiet.
+struct Link<'a> {
+    iface: net::Interface,
+    lease: &'a Lease,
+    watch: net::RxWatch,
+    recoveries: u32,
+}
+
+impl Link<'_> {
+    /// Device resets per boot attempt.
+    const MAX_RECOVERIES: u32 = 3;
+
+    /// Append `path` to `file`. When the download fails while the
+    /// interface has been sending into a receive side that stopped, reset
+    /// the device (rebind its driver), configure the address again and
+    /// download the file again from the start. `part`: one of several
+    /// files concatenated into `file` ([`Downloader::fetch_part`]).
+    fn fetch(
+        &mut self,
+        dl: &Downloader,
+        path: &str,
+        file: &mut File,
+        part: bool,
+    ) -> Result<Transfer, BootError> {
+        let local = |e| BootError::Fetch(FetchError::Local(e));
+        let start = file.stream_position().map_err(local)?;
+        loop {
+            let r = match part {
+                true => dl.fetch_part(path, file),
+                false => dl.fetch_to_file(path, file),
+            };
+            let err = match r {
+                Ok(t) => return Ok(t),
+                Err(e) => e,
+            };
+            let stuck = match (&err, self.watch.stuck_for()) {
+                (
+                    FetchError::NotFound(_) | FetchError::Local(_) | FetchError::Refused { .. },
+                    _,
+                )
+                | (_, None) => None,
+                (_, Some(d)) => Some(d),
+            };
+            let Some(stuck) = stuck.filter(|_| self.recoveries < Self::MAX_RECOVERIES) else {
+                return Err(BootError::Fetch(err));
+            };
+            self.recoveries += 1;
+            warn!(
+                "{err}; {} has received nothing for {:.1} s while sending: resetting the device and downloading again ({}/{})",
+                self.iface.name,
+                stuck.as_secs_f64(),
+                self.recoveries,
+                Self::MAX_RECOVERIES
+            );
+            self.reset()?;
+            file.set_len(start).map_err(local)?;
+            file.seek(SeekFrom::Start(start)).map_err(local)?;
+        }
+    }
+
+    fn reset(&mut self) -> Result<(), BootError> {
+        let t0 = Instant::now();
+        let i = net::rebind(&self.iface).map_err(BootError::Net)?;
+        net::link_up(&i.name).map_err(BootError::Net)?;
+        if !net::wait_carrier(&i.name, Duration::from_secs(10)) {
+            warn!("{}: no carrier 10 s after the device reset", i.name);
+        }
+        let l = self.lease;
+        net::configure(&i.name, l.address, l.netmask, l.gateway()).map_err(BootError::Net)?;
+        info!(
+            "{}: device reset, {} configured again in {:.2} s",
+            i.name,
+            l.address,
+            t0.elapsed().as_secs_f64()
+        );
+        self.watch = net::RxWatch::start(&i.name);
+        self.iface = i;
+        Ok(())
     }
 }
 
@@ -195,36 +890,6 @@ pub fn machine_uuid() -> Option<String> {
     crate::dhcp::wire::parse_uuid(v).map(|_| v.to_ascii_lowercase())
 }
 
-fn pick_interfaces(
-    s: &Settings,
-    cli_iface: Option<&str>,
-) -> Result<Vec<net::Interface>, BootError> {
-    let all = net::ethernet_interfaces();
-    let want = cli_iface.map(str::to_string).or_else(|| s.iface.clone());
-    let chosen: Vec<net::Interface> = if let Some(name) = &want {
-        all.iter().filter(|i| &i.name == name).cloned().collect()
-    } else if let Some(mac) = s.bootif {
-        all.iter().filter(|i| i.mac == mac).cloned().collect()
-    } else if let Some(dev) = s.ip.as_ref().and_then(|i| i.device.clone()) {
-        all.iter().filter(|i| i.name == dev).cloned().collect()
-    } else {
-        all.clone()
-    };
-    if chosen.is_empty() {
-        let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
-        return Err(BootError::NoInterface(match (&want, s.bootif) {
-            (Some(n), _) => format!("{n} not found (have: {})", names.join(", ")),
-            (None, Some(m)) => format!(
-                "no interface with BOOTIF MAC {} (have: {})",
-                net::format_mac(&m),
-                names.join(", ")
-            ),
-            _ => "no Ethernet interface found (is virtio_net loaded?)".into(),
-        }));
-    }
-    Ok(chosen)
-}
-
 /// Bring up the interfaces and get a lease on the first that answers
 /// (DHCP runs on all of them in parallel), or use `ip=`.
 fn get_lease(
@@ -239,26 +904,7 @@ fn get_lease(
     if let Some(ip) = &s.ip {
         let i = ifaces[0].clone();
         net::wait_carrier(&i.name, Duration::from_secs(5));
-        let lease = Lease {
-            interface: i.name.clone(),
-            address: ip.client,
-            netmask: ip.netmask.unwrap_or(Ipv4Addr::new(255, 255, 255, 0)),
-            routers: ip.gateway.into_iter().collect(),
-            dns: vec![],
-            server_id: ip.server,
-            siaddr: ip.server.unwrap_or(Ipv4Addr::UNSPECIFIED),
-            bootfile: None,
-            tftp_server_name: None,
-            config_file: None,
-            path_prefix: None,
-            reboot_time: None,
-            lease_time: None,
-            hostname: None,
-            domain: None,
-            uuid: None,
-            elapsed: Duration::ZERO,
-        };
-        return Ok((lease, i));
+        return Ok((static_lease(&i, ip), i));
     }
     let mut cfg = dhcp::Config::default();
     if let Some(l) = opts.dhcp_limit {
@@ -291,254 +937,26 @@ fn get_lease(
     Err(BootError::Dhcp(errors))
 }
 
-/// Run the pipeline up to kexec_load (or the dry-run stop).
-pub fn prepare(opts: &Options, cli_iface: Option<&str>) -> Result<Prepared, BootError> {
-    let s = &opts.settings;
-    let mut ph = Phases {
-        start: Instant::now(),
-        list: vec![],
-    };
-    let ifaces = pick_interfaces(s, cli_iface)?;
-    let (lease, iface) = get_lease(&ifaces, opts)?;
-    if let Some(t) = lease.reboot_time {
-        REBOOT_TIME.store(t, std::sync::atomic::Ordering::Relaxed);
-    }
-    net::configure(&iface.name, lease.address, lease.netmask, lease.gateway())
-        .map_err(BootError::Net)?;
-    ph.done("dhcp");
-
-    let server = s
-        .server
-        .or_else(|| named_server(&lease))
-        .or_else(|| lease.boot_server());
-    let mut dl = Downloader::new(server, net::mtu(&iface.name));
-    dl.dns = lease.dns.clone();
-    dl.sha256 = opts.dry_run;
-    dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
-    let info = pxecfg::ClientInfo {
-        mac: Some(iface.mac),
-        ip: Some(lease.address),
-        uuid: opts.uuid.clone().or_else(|| lease.uuid.clone()),
-        bootfile: lease.bootfile.clone(),
-        config_file: s.config.clone().or_else(|| lease.config_file.clone()),
-        path_prefix: lease.path_prefix.clone(),
-        server,
-        gateway: lease.gateway(),
-        netmask: Some(lease.netmask),
-    };
-    let mut fetcher = ConfigFetcher {
-        dl: &dl,
-        log: vec![],
-        only: None,
-        failed: None,
-    };
-    if let Some(c) = &s.config {
-        // pxe.config=: this file and nothing else (no lookup); it is also
-        // option 209, so the probe list starts with it.
-        fetcher.only = pxecfg::probe_paths(&info).into_iter().next();
-        info!("config from pxe.config={c}");
-    }
-    let only = fetcher.only.clone();
-    let ropts = pxecfg::ResolveOptions {
-        label: s.label.clone(),
-    };
-    let server_name = || {
-        server
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "(no server)".into())
-    };
-    let mut resolution = match pxecfg::resolve(&info, &mut fetcher, &ropts) {
-        Ok(r) => r,
-        Err(e) => {
-            for w in e.warnings() {
-                warn!("config: {w}");
-            }
-            return Err(match e.kind() {
-                pxecfg::ResolveErrorKind::NoConfig => BootError::NoConfig {
-                    server: server_name(),
-                    tried: e
-                        .tried()
-                        .iter()
-                        .filter(|p| only.as_ref().is_none_or(|o| o == *p))
-                        .cloned()
-                        .collect(),
-                },
-                _ => BootError::Config(e.to_string()),
-            });
-        }
-    };
-    if let Some(o) = &only {
-        // Only that name was requested from the server.
-        resolution.tried.retain(|p| p == o);
-    }
-    for w in &resolution.warnings {
-        warn!("config: {w}");
-    }
-    let config = resolution.config.clone().unwrap_or_default();
-    if opts.interactive && s.label.is_none() {
-        if let Some(parsed) = resolution.parsed.clone() {
-            if parsed.prompt_shown() {
-                resolution = ask(&parsed, resolution, &info, &mut fetcher);
-            } else {
-                for l in &parsed.say {
-                    info!("{l}");
-                }
-            }
-        }
-    }
-    let mut downloads = std::mem::take(&mut fetcher.log);
-    info!(
-        "config {config}, label {}",
-        resolution.label.as_deref().unwrap_or("(command line)")
-    );
-    ph.done("config");
-
-    // ONERROR (syslinux wiki, Config): when the chosen kernel cannot be
-    // loaded, boot this command instead; tried once.
-    let mut tried_onerror = false;
-    let next = loop {
-        let result = match &resolution.action {
-            pxecfg::Action::None => Err(BootError::NothingToBoot(format!(
-                "{config} names no label to boot"
-            ))),
-            pxecfg::Action::LocalBoot(n) => s
-                .localboot_device
-                .clone()
-                .or_else(crate::reipl::detect_disk)
-                .map(Next::LocalBoot)
-                .ok_or_else(|| {
-                    BootError::NothingToBoot(format!(
-                        "LOCALBOOT {n}: no disk given (rd.chreipl=/pxe.localboot=) and no virtio block device found"
-                    ))
-                }),
-            pxecfg::Action::Boot {
-                kernel,
-                initrd,
-                append,
-            } => load_payload(&dl, kernel, initrd, append, opts, &mut downloads, &mut ph),
-        };
-        match result {
-            Ok(next) => break next,
-            Err(e @ (BootError::Fetch(_) | BootError::Kexec(_))) if !tried_onerror => {
-                tried_onerror = true;
-                let Some(parsed) = resolution.parsed.clone() else {
-                    return Err(e);
-                };
-                let Some(cmd) = parsed.on_error.clone() else {
-                    return Err(e);
-                };
-                warn!("{e}; ONERROR {cmd}");
-                match pxecfg::resolve_choice(&parsed, &cmd, &info, &mut fetcher) {
-                    Ok(r) if r.action != pxecfg::Action::None => {
-                        resolution.action = r.action;
-                        resolution.label = r.label;
-                        resolution.warnings.extend(r.warnings);
-                    }
-                    _ => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    Ok(Prepared {
-        next,
-        lease,
-        resolution,
-        downloads,
-        phases: ph.list,
-    })
-}
-
-/// Download `kernel` and `initrd` (concatenated, 4-byte aligned) into
-/// memfds and `kexec_load` them (or, for a dry run, check them).
-fn load_payload(
-    dl: &Downloader,
-    kernel: &str,
-    initrd: &[String],
-    append: &str,
-    opts: &Options,
-    downloads: &mut Vec<(String, Transfer)>,
-    ph: &mut Phases,
-) -> Result<Next, BootError> {
-    info!("kernel {kernel}");
-    let mut kfile = fetch::memfile("kernel").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-    let t = dl
-        .fetch_to_file(kernel, &mut kfile)
-        .map_err(BootError::Fetch)?;
-    info!("kernel: {} bytes in {:.2} s", t.bytes, t.seconds);
-    downloads.push((kernel.to_string(), t));
-    let mut ifile = None;
-    if !initrd.is_empty() {
-        let mut f = fetch::memfile("initrd").map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-        let mut total = 0u64;
-        for p in initrd {
-            info!("initrd {p}");
-            // The kernel unpacks concatenated archives; keep each
-            // one 4-byte aligned.
-            let pad = (4 - total % 4) % 4;
-            f.write_all(&vec![0u8; pad as usize])
-                .map_err(|e| BootError::Fetch(FetchError::Local(e)))?;
-            let t = dl.fetch_to_file(p, &mut f).map_err(BootError::Fetch)?;
-            info!("initrd: {} bytes in {:.2} s", t.bytes, t.seconds);
-            total += pad + t.bytes;
-            downloads.push((p.clone(), t));
-        }
-        ifile = Some((f, total));
-    }
-    ph.done("download");
-    let ilen = ifile.as_ref().map(|(_, n)| *n).unwrap_or(0);
-    if opts.dry_run {
-        check_kernel(&kfile, ilen, append)?;
-        Ok(Next::DryRun)
-    } else {
-        info!("kexec: command line {append:?}");
-        let m = kexec::load(&kfile, ifile.as_ref().map(|(f, _)| f), append)
-            .map_err(BootError::Kexec)?;
-        info!("kexec: loaded ({m:?})");
-        ph.done("kexec-load");
-        Ok(Next::Kexec)
-    }
-}
-
-/// Show the prompt until the operator picks something bootable or a
-/// timeout expires (then the unattended `resolution` stands).
-fn ask(
-    parsed: &pxecfg::Config,
-    resolution: pxecfg::Resolution,
-    info: &pxecfg::ClientInfo,
-    fetcher: &mut ConfigFetcher<'_>,
-) -> pxecfg::Resolution {
-    let stdin = std::io::stdin();
-    let mut out = std::io::stderr();
-    loop {
-        match crate::menu::prompt(parsed, std::os::fd::AsFd::as_fd(&stdin), &mut out) {
-            crate::menu::Answer::Timeout => {
-                info!(
-                    "prompt: timeout, booting {}",
-                    resolution.label.as_deref().unwrap_or("the default")
-                );
-                return resolution;
-            }
-            crate::menu::Answer::Typed(t) => {
-                let input = if t.is_empty() {
-                    parsed.enter_choice().unwrap_or_default()
-                } else {
-                    t
-                };
-                match pxecfg::resolve_choice(parsed, &input, info, fetcher) {
-                    Ok(r) if r.action != pxecfg::Action::None => {
-                        for w in &r.warnings {
-                            warn!("config: {w}");
-                        }
-                        let mut r = r;
-                        r.tried = resolution.tried.clone();
-                        return r;
-                    }
-                    Ok(r) => warn!("{input:?}: nothing to boot ({})", r.warnings.join("; ")),
-                    Err(e) => warn!("{input:?}: {e}"),
-                }
-            }
-        }
+/// The lease `ip=client:server:gw:mask:...` stands for.
+pub fn static_lease(i: &net::Interface, ip: &crate::cmdline::StaticIp) -> Lease {
+    Lease {
+        interface: i.name.clone(),
+        address: ip.client,
+        netmask: ip.netmask.unwrap_or(Ipv4Addr::new(255, 255, 255, 0)),
+        routers: ip.gateway.into_iter().collect(),
+        dns: vec![],
+        server_id: ip.server,
+        siaddr: ip.server.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        bootfile: None,
+        tftp_server_name: None,
+        config_file: None,
+        path_prefix: None,
+        reboot_time: None,
+        lease_time: None,
+        hostname: None,
+        domain: None,
+        uuid: None,
+        elapsed: Duration::ZERO,
     }
 }
 
@@ -553,3 +971,6 @@ fn check_kernel(k: &File, initrd_len: u64, append: &str) -> Result<(), BootError
         Err(e) => Err(BootError::Kexec(e)),
     }
 }
+
+#[cfg(test)]
+mod test;

@@ -268,3 +268,109 @@ mod test {
         assert!(parse_mac("zz:99:aa:bb:cc:dd").is_none());
     }
 }
+
+/// The interface's received and transmitted packet counters (sysfs
+/// `statistics/rx_packets`, `tx_packets`).
+pub fn packet_counters(name: &str) -> Option<(u64, u64)> {
+    let read = |c: &str| -> Option<u64> {
+        fs::read_to_string(format!("/sys/class/net/{name}/statistics/{c}"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((read("rx_packets")?, read("tx_packets")?))
+}
+
+/// Watches one interface for a receive side that has stopped while the
+/// transmit side goes on: QEMU 7.2's TCG virtio-ccw path loses a receive
+/// notification now and then (docs/virtio-net-rx-wedge.md), after which the
+/// guest driver never looks at its receive ring again. Sampled every
+/// 250 ms on a thread of its own; stopped on drop.
+pub struct RxWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Milliseconds the receive counter has been frozen while at least
+    /// [`RxWatch::MIN_SENT`] packets went out; 0 while it moves.
+    stuck_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RxWatch {
+    /// Packets sent into silence before the receive side counts as stuck.
+    pub const MIN_SENT: u64 = 3;
+
+    /// Start watching `name`.
+    pub fn start(name: &str) -> RxWatch {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use std::sync::Arc;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stuck_ms = Arc::new(AtomicU64::new(0));
+        let (stop2, stuck2, name) = (stop.clone(), stuck_ms.clone(), name.to_string());
+        std::thread::spawn(move || {
+            let mut last = packet_counters(&name);
+            let mut since = Instant::now();
+            while !stop2.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+                let now = packet_counters(&name);
+                match (last, now) {
+                    (Some((rx0, tx0)), Some((rx, tx))) if rx == rx0 => {
+                        if tx >= tx0 + Self::MIN_SENT {
+                            let ms = since.elapsed().as_millis();
+                            stuck2.store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);
+                        }
+                    }
+                    _ => {
+                        last = now;
+                        since = Instant::now();
+                        stuck2.store(0, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+        RxWatch { stop, stuck_ms }
+    }
+
+    /// How long the interface has received nothing while sending, if it is
+    /// in that state now.
+    pub fn stuck_for(&self) -> Option<Duration> {
+        let ms = self.stuck_ms.load(std::sync::atomic::Ordering::Relaxed);
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+}
+
+impl Drop for RxWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Unbind the interface's device from its driver and bind it again (sysfs
+/// `driver/unbind`, `driver/bind`): the driver resets the device and sets
+/// up fresh queues. Returns the interface that comes back with the same
+/// MAC (its name may differ), within 10 s.
+pub fn rebind(iface: &Interface) -> Result<Interface, NetError> {
+    let dev_link = format!("/sys/class/net/{}/device", iface.name);
+    let sysfs = |what: &'static str| wrap(&iface.name, what);
+    let dev = fs::canonicalize(&dev_link).map_err(sysfs("sysfs device"))?;
+    let driver = fs::canonicalize(dev.join("driver")).map_err(sysfs("sysfs driver"))?;
+    let id = dev
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            sysfs("sysfs device")(io::Error::new(io::ErrorKind::NotFound, "no device name"))
+        })?;
+    fs::write(driver.join("unbind"), &id).map_err(sysfs("driver unbind"))?;
+    fs::write(driver.join("bind"), &id).map_err(sysfs("driver bind"))?;
+    let start = Instant::now();
+    loop {
+        if let Some(i) = ethernet_interfaces().into_iter().find(|i| i.mac == iface.mac) {
+            return Ok(i);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(sysfs("driver bind")(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no interface with MAC {} 10 s after binding {id}", format_mac(&iface.mac)),
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

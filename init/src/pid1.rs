@@ -12,7 +12,7 @@ use std::time::Duration;
 use log::{error, info, warn};
 use nix::mount::{mount, MsFlags};
 
-use crate::boot::{self, Next};
+use crate::boot;
 use crate::cmdline::{self, OnFail, Settings};
 
 /// Modules the network boot needs (dependencies come from modules.dep).
@@ -127,73 +127,149 @@ pub fn main() -> ! {
     run(settings)
 }
 
+/// What the failure policy says after a failed boot attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Wait, then try again.
+    Retry(Duration),
+    /// Reboot (re-IPL from the network), saying why.
+    Reboot(&'static str),
+    /// Power off.
+    Poweroff,
+    /// Start a shell, then try again.
+    Shell,
+}
+
+/// The failure policy, after `failed` attempts (1 or more) that have been
+/// failing for `failing_for`:
+///
+/// - DHCP option 211 (`reboot_time`, seconds), as PXELINUX: after that
+///   long, reboot, whatever `pxe.onfail` says.
+/// - `pxe.onfail=retry` (default): retry for ever.
+/// - `pxe.onfail=reboot|poweroff|shell`: applies once `pxe.retries`
+///   attempts have failed; `pxe.retries` defaults to 1 (the first failure)
+///   and `pxe.retries=0` means never (retry for ever).
+/// - Retries wait 5, 10, 20, 40, then 60 s.
+pub fn after_failure(
+    onfail: OnFail,
+    retries: Option<u32>,
+    failed: u32,
+    failing_for: Duration,
+    reboot_time: Option<u32>,
+) -> Verdict {
+    if let Some(t) = reboot_time.filter(|t| *t > 0) {
+        if failing_for >= Duration::from_secs(u64::from(t)) {
+            return Verdict::Reboot("failing for longer than DHCP option 211 allows");
+        }
+    }
+    let limit = retries.unwrap_or(1);
+    let exhausted = limit > 0 && failed >= limit;
+    match onfail {
+        OnFail::Reboot if exhausted => Verdict::Reboot("pxe.onfail=reboot"),
+        OnFail::Poweroff if exhausted => Verdict::Poweroff,
+        OnFail::Shell if exhausted => Verdict::Shell,
+        _ => Verdict::Retry(retry_delay(failed.saturating_sub(1))),
+    }
+}
+
 fn run(settings: Settings) -> ! {
     let uuid = boot::machine_uuid();
     if let Some(u) = &uuid {
         info!("machine UUID {u}");
     }
-    let opts = boot::Options {
+    let mut opts = boot::Options {
         settings: settings.clone(),
         dry_run: false,
         uuid,
         dhcp_limit: None,
         interactive: true,
+        interface: None,
+        reset_devices: false,
+        trust: crate::verify::Trust::image().unless_off(settings.verify_off),
     };
-    let mut attempt = 0u32;
+    let mut failed = 0u32;
+    let mut reboot_time = None;
     let first_failure = std::time::Instant::now();
     loop {
-        match boot::prepare(&opts, None) {
-            Ok(p) => match p.next {
-                Next::Kexec => {
-                    info!("kexec: booting the new kernel");
-                    let e = crate::kexec::execute();
+        match boot::System::prepare(&opts) {
+            Ok(p) => {
+                reboot_time = p.reboot_time.or(reboot_time);
+                if let Some(e) = p.execute() {
                     error!("{e}");
                 }
-                Next::LocalBoot(dev) => {
-                    info!("LOCALBOOT: re-IPL from CCW device {dev}");
-                    match crate::reipl::set_ccw(&dev, "") {
-                        Ok(()) => {
-                            let e = crate::reipl::reboot();
-                            error!("{e}");
-                        }
-                        Err(e) => error!("{e}"),
-                    }
-                }
-                Next::DryRun => {}
-            },
+            }
             Err(e) => error!("boot failed: {e}"),
         }
-        attempt += 1;
-        let limit = settings.retries.unwrap_or(0);
-        let exhausted = limit > 0 && attempt >= limit;
-        match settings.onfail {
-            OnFail::Reboot if exhausted || limit == 0 => {
-                error!("pxe.onfail=reboot: rebooting");
+        failed += 1;
+        opts.reset_devices = true;
+        match after_failure(
+            settings.onfail,
+            settings.retries,
+            failed,
+            first_failure.elapsed(),
+            reboot_time,
+        ) {
+            Verdict::Reboot(why) => {
+                error!("{why}: rebooting");
                 power(nix::sys::reboot::RebootMode::RB_AUTOBOOT)
             }
-            OnFail::Poweroff if exhausted || limit == 0 => {
+            Verdict::Poweroff => {
                 error!("pxe.onfail=poweroff: powering off");
                 power(nix::sys::reboot::RebootMode::RB_POWER_OFF)
             }
-            OnFail::Shell => shell(),
-            _ => {}
+            Verdict::Shell => shell(),
+            Verdict::Retry(d) => {
+                error!("retrying in {} s (attempt {})", d.as_secs(), failed + 1);
+                std::thread::sleep(d);
+            }
         }
-        // DHCP option 211, as PXELINUX: give up and reboot (re-IPL from the
-        // network) after that many seconds of failing.
-        let reboot_time = boot::REBOOT_TIME.load(std::sync::atomic::Ordering::Relaxed);
-        if reboot_time > 0 && first_failure.elapsed().as_secs() >= u64::from(reboot_time) {
-            error!("failing for {reboot_time} s (DHCP option 211): rebooting");
-            power(nix::sys::reboot::RebootMode::RB_AUTOBOOT)
-        }
-        let d = retry_delay(attempt - 1);
-        error!("retrying in {} s (attempt {})", d.as_secs(), attempt + 1);
-        std::thread::sleep(d);
     }
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// The policy matrix: onfail × retries × option 211.
+    #[test]
+    fn failure_policy_matrix() {
+        use OnFail::*;
+        let min = Duration::from_secs(60);
+        let r = |a: u32| Verdict::Retry(retry_delay(a - 1));
+        let cases: &[(OnFail, Option<u32>, u32, Duration, Option<u32>, Verdict)] = &[
+            // retry: for ever, with backoff.
+            (Retry, None, 1, min, None, r(1)),
+            (Retry, Some(3), 5, min, None, r(5)),
+            (Retry, Some(0), 9, min, None, r(9)),
+            // reboot: after the first failure by default ...
+            (Reboot, None, 1, min, None, Verdict::Reboot("pxe.onfail=reboot")),
+            // ... after N with pxe.retries=N ...
+            (Reboot, Some(3), 1, min, None, r(1)),
+            (Reboot, Some(3), 2, min, None, r(2)),
+            (Reboot, Some(3), 3, min, None, Verdict::Reboot("pxe.onfail=reboot")),
+            // ... never with pxe.retries=0 (documented as "forever").
+            (Reboot, Some(0), 1, min, None, r(1)),
+            (Reboot, Some(0), 100, min, None, r(100)),
+            (Poweroff, None, 1, min, None, Verdict::Poweroff),
+            (Poweroff, Some(2), 1, min, None, r(1)),
+            (Poweroff, Some(2), 2, min, None, Verdict::Poweroff),
+            (Shell, None, 1, min, None, Verdict::Shell),
+            (Shell, Some(0), 4, min, None, r(4)),
+            // option 211 overrides everything once exceeded ...
+            (Retry, None, 1, min, Some(30), Verdict::Reboot("failing for longer than DHCP option 211 allows")),
+            (Poweroff, Some(0), 1, min, Some(60), Verdict::Reboot("failing for longer than DHCP option 211 allows")),
+            // ... and not before; 0 means no limit.
+            (Retry, None, 1, min, Some(61), r(1)),
+            (Retry, None, 1, min, Some(0), r(1)),
+        ];
+        for &(onfail, retries, failed, t, opt211, want) in cases {
+            assert_eq!(
+                after_failure(onfail, retries, failed, t, opt211),
+                want,
+                "onfail={onfail:?} retries={retries:?} failed={failed} t={t:?} 211={opt211:?}"
+            );
+        }
+    }
 
     #[test]
     fn delays() {

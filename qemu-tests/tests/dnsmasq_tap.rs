@@ -204,6 +204,10 @@ fn dnsmasq_on_tap_in_netns() {
     );
     let _l = qemu_lock();
     let lab = Lab::up(&work, &root);
+    // The device as libvirt gives it by default (event_idx on): under TCG
+    // its receive side stops now and then (docs/virtio-net-rx-wedge.md),
+    // and pxeinit must notice, reset the device and carry on within the
+    // same attempt. This is the one test that keeps that device.
     let g = Guest {
         netns: Some(lab.ns.clone()),
         extra: vec![
@@ -215,16 +219,27 @@ fn dnsmasq_on_tap_in_netns() {
         echo: echo(),
         ..Default::default()
     };
-    // A failed attempt is retried by pxeinit after 5 s (its failure
-    // policy); the test waits for the target through one such retry. Seen
-    // once in CI: a TFTP transfer from dnsmasq stalled mid-file (nothing
-    // from the server for 11 s) and the retry booted. The retry is reported.
     let con = g
-        .run(&["TARGET-CMDLINE", "(attempt 3)"], Duration::from_secs(240))
+        .run(&["TARGET-CMDLINE", "(attempt 2)"], Duration::from_secs(300))
         .expect("qemu");
     report("dnsmasq_on_tap_in_netns", &con);
+    let resets: Vec<&str> = con
+        .lines
+        .iter()
+        .filter(|(_, l)| l.contains("resetting the device"))
+        .map(|(_, l)| l.as_str())
+        .collect();
+    eprintln!(
+        "dnsmasq_on_tap_in_netns: {} receive stalls recovered{}",
+        resets.len(),
+        resets
+            .iter()
+            .map(|l| format!("\n  {l}"))
+            .collect::<String>()
+    );
     if let Some((_, l)) = con.find("boot failed") {
-        eprintln!("dnsmasq_on_tap_in_netns: a first attempt failed and was retried: {l}");
+        let log = lab.log();
+        panic!("the first attempt failed: {l}\n{}\ndnsmasq log:\n{log}", con.text());
     }
     let log = lab.log();
     if con.find("TARGET-CMDLINE").is_none() {

@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 
+/// The options every virtio-net-ccw NIC of ours gets: QEMU 7.2 under TCG
+/// loses a receive notification now and then when the event index feature
+/// is on, and the guest then receives nothing more
+/// (docs/virtio-net-rx-wedge.md). pxeinit recovers from that by itself;
+/// the one test that keeps the default device proves it.
+pub const NIC_OPTIONS: &str = "event_idx=off";
+
 /// A guest to start.
 #[derive(Debug, Clone)]
 pub struct Guest {
@@ -92,7 +99,7 @@ impl Guest {
                 root.display(),
                 self.bootfile
             ));
-            let mut dev = "virtio-net-ccw,netdev=n0,bootindex=1".to_string();
+            let mut dev = format!("virtio-net-ccw,netdev=n0,bootindex=1,{NIC_OPTIONS}");
             if let Some(m) = &self.mac {
                 dev.push_str(&format!(",mac={m}"));
             }
