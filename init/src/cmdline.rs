@@ -13,6 +13,7 @@
 //! | `pxe.onfail=retry\|reboot\|poweroff\|shell` | what to do when booting fails |
 //! | `pxe.localboot=0.0.XXXX` / `rd.chreipl=ccw rd.chreipl=0.0.XXXX` | LOCALBOOT device |
 //! | `pxe.cacert=PATH` | CA certificates (PEM) for `https://` paths (feature `https`) |
+//! | `pxe.verify=off` | boot unsigned files although the image has trusted keys (`/etc/pxeinit/trust/`); `on` is the default |
 //! | `pxe.debug` | debug logging |
 
 use std::net::Ipv4Addr;
@@ -71,6 +72,8 @@ pub struct Settings {
     pub localboot_device: Option<String>,
     /// pxe.cacert= (PEM bundle for https://)
     pub ca_bundle: Option<String>,
+    /// pxe.verify=off: do not verify signatures although keys are trusted.
+    pub verify_off: bool,
     /// pxe.debug
     pub debug: bool,
     /// Problems found (unknown pxe.* keys, bad values).
@@ -171,6 +174,13 @@ pub fn parse(line: &str) -> Settings {
                 }
             }
             "pxe.cacert" => s.ca_bundle = Some(v.to_string()),
+            "pxe.verify" => match v {
+                "off" => s.verify_off = true,
+                "on" => s.verify_off = false,
+                _ => s.warnings.push(format!(
+                    "pxe.verify={v}: expected on or off; verification stays on"
+                )),
+            },
             "pxe.debug" => s.debug = true,
             _ if k.starts_with("pxe.") => s.warnings.push(format!("unknown option {word} ignored")),
             _ => {}
@@ -212,6 +222,19 @@ mod test {
         assert_eq!(s.onfail, OnFail::Retry);
         assert_eq!(s.warnings.len(), 4);
         assert!(s.ip.is_none());
+    }
+
+    #[test]
+    fn verify_switch() {
+        assert!(!parse("").verify_off);
+        assert!(parse("pxe.verify=off").verify_off);
+        assert!(!parse("pxe.verify=off pxe.verify=on").verify_off);
+        let s = parse("pxe.verify=no");
+        assert!(!s.verify_off);
+        assert_eq!(
+            s.warnings,
+            ["pxe.verify=no: expected on or off; verification stays on"]
+        );
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! into a memfd (kernels and initrds), hashed on the way when asked (the
 //! dry-run plan shows sha256; a real boot skips it: software sha256 under
 //! QEMU TCG costs seconds for a large initrd).
+//!
+//! With trusted keys ([`Downloader::trust`]) every file must come with a
+//! valid minisign signature (see [`crate::verify`]): configs are checked in
+//! memory ([`Downloader::fetch_vec`]); kernels and initrds are hashed
+//! while they stream into their memfd, which is sealed before the check
+//! ([`Downloader::fetch_to_file`]).
 
 use std::fmt;
 use std::fs::File;
@@ -14,6 +20,7 @@ use log::info;
 use sha2::{Digest, Sha256};
 
 use crate::tftp;
+use crate::verify::{self, Expected, Refusal, Verified};
 
 /// Where a path is fetched from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +75,13 @@ pub enum FetchError {
     NoServer(String),
     /// Writing the local copy failed.
     Local(io::Error),
+    /// Downloaded, but its signature does not let it through.
+    Refused {
+        /// What was fetched.
+        from: Location,
+        /// Why it is refused.
+        why: Refusal,
+    },
 }
 
 impl fmt::Display for FetchError {
@@ -82,6 +96,7 @@ impl fmt::Display for FetchError {
                 "{p}: no boot server known (no DHCP next-server/option 66 and no pxe.server=)"
             ),
             FetchError::Local(e) => write!(f, "local copy failed: {e}"),
+            FetchError::Refused { from, why } => write!(f, "{from}: refused: {why}"),
         }
     }
 }
@@ -134,6 +149,8 @@ pub struct Transfer {
     pub sha256: String,
     /// Wall time.
     pub seconds: f64,
+    /// The signature check it passed (None: not verified).
+    pub verified: Option<Verified>,
 }
 
 impl Transfer {
@@ -143,6 +160,7 @@ impl Transfer {
         serde_json::json!({
             "path": path, "from": self.from, "bytes": self.bytes,
             "sha256": sha, "seconds": self.seconds,
+            "verified": self.verified.as_ref().map(Verified::to_json),
         })
     }
 }
@@ -234,6 +252,8 @@ pub struct Downloader {
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Compute the sha256 of each download.
     pub sha256: bool,
+    /// Trusted minisign keys: when on, nothing is returned unverified.
+    pub trust: verify::Trust,
 }
 
 impl Downloader {
@@ -246,10 +266,13 @@ impl Downloader {
             dns: Vec::new(),
             ca_bundle: None,
             sha256: true,
+            trust: verify::Trust::default(),
         }
     }
 
-    /// Stream `path` into `sink`.
+    /// Stream `path` into `sink`. This does not verify: the verifying
+    /// fetches are [`Self::fetch_vec`], [`Self::fetch_to_file`] and
+    /// [`Self::fetch_part`].
     pub fn fetch_into(&self, path: &str, sink: &mut dyn Write) -> Result<Transfer, FetchError> {
         let loc = locate(path, self.server)?;
         let start = Instant::now();
@@ -311,6 +334,7 @@ impl Downloader {
             bytes: tee.bytes,
             sha256,
             seconds: start.elapsed().as_secs_f64(),
+            verified: None,
         })
     }
 
@@ -337,19 +361,144 @@ impl Downloader {
         }
     }
 
-    /// Fetch `path` into memory (configs).
+    /// Fetch `path` into memory (configs). With trusted keys, then its
+    /// signature, and check it (a missing file stays
+    /// [`FetchError::NotFound`], so that a config lookup goes on).
     pub fn fetch_vec(&self, path: &str) -> Result<(Vec<u8>, Transfer), FetchError> {
         let mut v = Vec::new();
-        let t = self.fetch_into(path, &mut v)?;
+        let mut t = self.fetch_into(path, &mut v)?;
+        if self.trust.is_on() {
+            let e = self.expect(path)?;
+            e.check_bytes(&v).map_err(|why| self.refused(path, why))?;
+            t.verified = Some(e.verified());
+        }
         Ok((v, t))
     }
 
-    /// Append `path` to `file` (a memfd), returning the transfer.
+    /// Append `path` to `file` (a memfd from [`memfile`]), returning the
+    /// transfer.
+    ///
+    /// With trusted keys, `path` is the whole file (a kernel, an only
+    /// initrd): its signature is fetched and pre-checked first (a missing
+    /// one costs no download), the BLAKE2b-512 of a prehashed signature
+    /// is computed as the bytes go into the memfd, the memfd is sealed
+    /// (`F_SEAL_WRITE|F_SEAL_SHRINK|F_SEAL_GROW`: a file that cannot be
+    /// sealed is refused), and only then is the file checked: the
+    /// streamed hash, or for a legacy signature the bytes read back from
+    /// the sealed memfd (a second pass and a copy in memory). For one of
+    /// several concatenated files use [`Self::fetch_part`].
     pub fn fetch_to_file(&self, path: &str, file: &mut File) -> Result<Transfer, FetchError> {
-        let mut w = io::BufWriter::with_capacity(256 * 1024, &mut *file);
-        let t = self.fetch_into(path, &mut w)?;
-        w.flush().map_err(FetchError::Local)?;
+        self.fetch_file(path, file, true)
+    }
+
+    /// Like [`Self::fetch_to_file`], for one of several files concatenated
+    /// into `file` (initrds): checked as soon as it is in, without sealing;
+    /// the caller seals `file` with [`seal`] after the last part.
+    pub fn fetch_part(&self, path: &str, file: &mut File) -> Result<Transfer, FetchError> {
+        self.fetch_file(path, file, false)
+    }
+
+    fn fetch_file(&self, path: &str, file: &mut File, whole: bool) -> Result<Transfer, FetchError> {
+        let expected = match self.trust.is_on() {
+            true => Some(self.expect(path)?),
+            false => None,
+        };
+        let start = std::io::Seek::stream_position(file).map_err(FetchError::Local)?;
+        let mut stream = expected.as_ref().and_then(Expected::stream);
+        let mut w = Hashing {
+            inner: io::BufWriter::with_capacity(256 * 1024, &mut *file),
+            stream: stream.as_mut(),
+        };
+        let mut t = self.fetch_into(path, &mut w)?;
+        w.inner.flush().map_err(FetchError::Local)?;
+        drop(w);
+        let Some(e) = expected.as_ref() else {
+            return Ok(t);
+        };
+        if whole {
+            seal(file).map_err(|err| self.refused(path, Refusal::NotSealed(err.to_string())))?;
+        }
+        let r = match stream {
+            Some(s) => e.finish(s),
+            None => {
+                use std::os::unix::fs::FileExt;
+                let mut data = vec![0u8; t.bytes as usize];
+                file.read_exact_at(&mut data, start)
+                    .map_err(FetchError::Local)?;
+                e.check_bytes(&data)
+            }
+        };
+        r.map_err(|why| self.refused(path, why))?;
+        info!(
+            "{path}: signature by key {} verified ({} bytes)",
+            e.key_id(),
+            t.bytes
+        );
+        t.verified = Some(e.verified());
         Ok(t)
+    }
+
+    /// Fetch and pre-check the signature of `path`.
+    fn expect(&self, path: &str) -> Result<Expected, FetchError> {
+        let sig = verify::signature_path(path);
+        let mut v = Capped {
+            data: Vec::new(),
+            max: verify::MAX_SIGNATURE,
+        };
+        match self.fetch_into(&sig, &mut v) {
+            Ok(_) => {}
+            Err(FetchError::NotFound(_)) => return Err(self.refused(path, Refusal::NoSignature)),
+            Err(e) => return Err(e),
+        }
+        self.trust
+            .expect(&v.data, path)
+            .map_err(|why| self.refused(path, why))
+    }
+
+    fn refused(&self, path: &str, why: Refusal) -> FetchError {
+        let from = locate(path, self.server).unwrap_or_else(|_| Location::Http(path.to_string()));
+        FetchError::Refused { from, why }
+    }
+}
+
+/// A writer that feeds what it writes to a signature's stream hash.
+struct Hashing<'a, 'k, W: Write> {
+    inner: W,
+    stream: Option<&'a mut minisign_verify::StreamVerifier<'k>>,
+}
+
+impl<W: Write> Write for Hashing<'_, '_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(s) = &mut self.stream {
+            s.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A `Vec` that refuses to grow past `max` bytes.
+struct Capped {
+    data: Vec<u8>,
+    max: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.data.len() + buf.len() > self.max {
+            return Err(io::Error::other(format!(
+                "larger than {} bytes, not a signature",
+                self.max
+            )));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -359,10 +508,15 @@ enum HttpFail {
     Other(String),
 }
 
-/// An anonymous in-memory file (memfd), falling back to an unlinked file in /run.
+/// An anonymous in-memory file (memfd, sealable: see [`seal`]), falling
+/// back to an unlinked file in /run (which cannot be sealed).
 pub fn memfile(name: &str) -> io::Result<File> {
+    use nix::sys::memfd::MFdFlags;
     let cname = std::ffi::CString::new(name).unwrap_or_default();
-    match nix::sys::memfd::memfd_create(cname.as_c_str(), nix::sys::memfd::MFdFlags::MFD_CLOEXEC) {
+    match nix::sys::memfd::memfd_create(
+        cname.as_c_str(),
+        MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
+    ) {
         Ok(fd) => Ok(File::from(fd)),
         Err(_) => {
             let p = std::env::temp_dir().join(format!("pxeinit-{name}-{}", std::process::id()));
@@ -377,44 +531,14 @@ pub fn memfile(name: &str) -> io::Result<File> {
     }
 }
 
-/// Adapter: the pxecfg crate's config lookup fetches through TFTP/HTTP,
-/// recording each transfer.
-pub struct ConfigFetcher<'a> {
-    /// The downloader.
-    pub dl: &'a Downloader,
-    /// Transfers made.
-    pub log: Vec<(String, Transfer)>,
-    /// Until a first file is found, answer NotFound for every other path
-    /// (`pxe.config=`: no lookup).
-    pub only: Option<String>,
-    /// The first failure other than "not found": a server that times out
-    /// or is unreachable would cost its full timeout for each of the
-    /// twelve names, so the rest of the lookup is skipped.
-    pub failed: Option<String>,
-}
-
-impl pxecfg::Fetch for ConfigFetcher<'_> {
-    fn fetch(&mut self, path: &str) -> Result<Vec<u8>, pxecfg::FetchError> {
-        if self.only.as_deref().is_some_and(|o| o != path) {
-            return Err(pxecfg::FetchError::NotFound);
-        }
-        if let Some(f) = &self.failed {
-            return Err(pxecfg::FetchError::Other(format!("not tried after: {f}")));
-        }
-        match self.dl.fetch_vec(path) {
-            Ok((v, t)) => {
-                self.only = None;
-                self.log.push((path.to_string(), t));
-                Ok(v)
-            }
-            Err(FetchError::NotFound(_)) => Err(pxecfg::FetchError::NotFound),
-            Err(e @ (FetchError::Unreachable { .. } | FetchError::NoServer(_))) => {
-                self.failed = Some(e.to_string());
-                Err(pxecfg::FetchError::Other(e.to_string()))
-            }
-            Err(e) => Err(pxecfg::FetchError::Other(e.to_string())),
-        }
-    }
+/// Make a memfd immutable: no write, no shrinking, no growing, through
+/// any descriptor or shared mapping, for as long as it exists (private
+/// copy-on-write mappings, as kexec's, still work).
+pub fn seal(file: &File) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    let seals = SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW;
+    fcntl(file, FcntlArg::F_ADD_SEALS(seals)).map_err(io::Error::from)?;
+    Ok(())
 }
 
 #[cfg(test)]

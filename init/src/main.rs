@@ -21,6 +21,7 @@ mod net;
 mod pid1;
 mod reipl;
 mod tftp;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -30,16 +31,20 @@ pxeinit: PXELINUX-style network boot (PID 1 of pxelinux.0, or a command)
 USAGE:
   pxeinit boot [--interface IF] [--dry-run] [--label L] [--server ADDR]
                [--config PATH|URL] [--uuid UUID] [--timeout SECONDS]
-               [--ca-bundle PEM] [--append-cmdline 'pxe.* settings']
+               [--ca-bundle PEM] [--trust-key KEY.pub ...]
+               [--append-cmdline 'pxe.* settings']
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
       lookup, download of kernel and initrd, then kexec. With --dry-run,
-      print the plan as JSON instead of loading it.
+      print the plan as JSON instead of loading it. With --trust-key
+      (minisign public key, repeatable), every config, kernel and initrd
+      must have a PATH.minisig by a trusted key that names the file.
   pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
-                [--ca-bundle PEM] [--no-sha256]
+                [--ca-bundle PEM] [--no-sha256] [--trust-key KEY.pub ...]
       Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
-      benchmarks.
+      benchmarks. With --trust-key, URL.minisig must verify (else exit 2
+      and nothing is written to FILE); `verified` names the key.
   pxeinit version
   pxeinit help
 
@@ -118,6 +123,10 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             Long("ca-bundle") => {
                 dl.ca_bundle = Some(p.value().map_err(|e| e.to_string())?.into());
             }
+            Long("trust-key") => {
+                let k = p.value().map_err(|e| e.to_string())?;
+                dl.trust.add_file(std::path::Path::new(&k))?;
+            }
             Long("debug") | Short('v') => std::env::set_var("RUST_LOG", "debug"),
             _ => return Err(a.unexpected().to_string()),
         }
@@ -125,6 +134,9 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
     logging::init(false);
     let url = url.ok_or("fetch: a tftp:// or http:// URL is required")?;
     let t = match &out {
+        // Verified: into a sealed memfd first, so that a refused download
+        // leaves no FILE behind.
+        _ if dl.trust.is_on() => fetch_verified(&dl, &url, out.as_deref()),
         Some(path) => {
             let mut f = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
             dl.fetch_to_file(&url, &mut f)
@@ -137,6 +149,27 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
         serde_json::to_string_pretty(&t.to_json(&url)).unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn fetch_verified(
+    dl: &fetch::Downloader,
+    url: &str,
+    out: Option<&str>,
+) -> Result<fetch::Transfer, fetch::FetchError> {
+    use std::io::Seek;
+    let mut m = fetch::memfile("fetch").map_err(fetch::FetchError::Local)?;
+    let t = dl.fetch_to_file(url, &mut m)?;
+    if let Some(path) = out {
+        let copy = |m: &mut std::fs::File| -> std::io::Result<()> {
+            m.rewind()?;
+            std::io::copy(m, &mut std::fs::File::create(path)?)?;
+            Ok(())
+        };
+        copy(&mut m).map_err(|e| {
+            fetch::FetchError::Local(std::io::Error::new(e.kind(), format!("{path}: {e}")))
+        })?;
+    }
+    Ok(t)
 }
 
 fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
@@ -167,6 +200,7 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
                 );
             }
             Long("ca-bundle") => extra.push_str(&format!(" pxe.cacert={}", val(&mut p)?)),
+            Long("trust-key") => opts.trust.add_file(std::path::Path::new(&val(&mut p)?))?,
             Long("append-cmdline") => {
                 extra.push(' ');
                 extra.push_str(&val(&mut p)?);
@@ -176,6 +210,7 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
         }
     }
     opts.settings = cmdline::parse(&extra);
+    opts.trust = opts.trust.unless_off(opts.settings.verify_off);
     logging::init(opts.settings.debug);
     for w in &opts.settings.warnings {
         log::warn!("{w}");
@@ -189,7 +224,8 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
         .map(|u| u.to_ascii_lowercase())
         .or_else(boot::machine_uuid);
     opts.dhcp_limit = timeout.map(std::time::Duration::from_secs);
-    match boot::prepare(&opts, iface.as_deref()) {
+    opts.interface = iface;
+    match boot::System::prepare(&opts) {
         Ok(prep) => {
             if opts.dry_run {
                 println!(
@@ -198,13 +234,9 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            match prep.next {
-                boot::Next::Kexec => Err(kexec::execute().to_string()),
-                boot::Next::LocalBoot(dev) => {
-                    reipl::set_ccw(&dev, "").map_err(|e| e.to_string())?;
-                    Err(reipl::reboot().to_string())
-                }
-                boot::Next::DryRun => Ok(ExitCode::SUCCESS),
+            match prep.execute() {
+                Some(e) => Err(e),
+                None => Ok(ExitCode::SUCCESS),
             }
         }
         Err(e) => Err(e.to_string()),
