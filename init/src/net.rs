@@ -24,15 +24,7 @@ pub struct Interface {
     pub mac: [u8; 6],
 }
 
-/// Parse `aa:bb:cc:dd:ee:ff` (or with dashes).
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut parts = s.trim().split([':', '-']);
-    for o in out.iter_mut() {
-        *o = u8::from_str_radix(parts.next()?, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
-}
+pub use pxecfg::parse_mac;
 
 /// Format as `aa:bb:cc:dd:ee:ff`.
 pub fn format_mac(m: &[u8; 6]) -> String {

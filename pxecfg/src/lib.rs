@@ -108,7 +108,9 @@ mod parse;
 mod resolve;
 mod select;
 
-pub use lookup::{is_url, join_path, mac_dashed, normalize_uuid, path_prefix, probe_paths};
+pub use lookup::{
+    is_url, join_path, mac_dashed, normalize_uuid, parse_mac, parse_uuid, path_prefix, probe_paths,
+};
 pub use parse::{
     Config, Diagnostic, DiagnosticKind, KernelKind, Label, Menu, MenuItem, MenuLine, MAX_INCLUDES,
     MAX_INCLUDE_DEPTH,

@@ -69,29 +69,89 @@ pub fn probe_paths(info: &ClientInfo) -> Vec<String> {
     paths
 }
 
-/// Normalise a UUID to lowercase 8-4-4-4-12 form.
-///
-/// Accepts any case, with or without dashes or surrounding braces (QEMU's
-/// `-uuid`, /proc/sysinfo and DHCP option 97 all spell it differently).
-/// Returns `None` unless there are exactly 32 hex digits.
-pub fn normalize_uuid(uuid: &str) -> Option<String> {
+/// Parse a UUID into its 16 bytes: 32 hex digits in any case, with or
+/// without dashes or surrounding braces (QEMU's `-uuid`, /proc/sysinfo,
+/// DMI and DHCP option 97 all spell it differently). The one UUID parser
+/// of pxecfg and pxeinit.
+pub fn parse_uuid(uuid: &str) -> Option<[u8; 16]> {
     let uuid = uuid.trim().trim_start_matches('{').trim_end_matches('}');
-    let digits: Vec<char> = uuid
-        .chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if digits.len() != 32 || !digits.iter().all(char::is_ascii_hexdigit) {
+    let digits: Vec<u8> = uuid.bytes().filter(|c| *c != b'-').collect();
+    if digits.len() != 32 {
         return None;
     }
-    let mut out = String::with_capacity(36);
-    for (i, c) in digits.iter().enumerate() {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(*c);
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(digits.chunks(2)) {
+        let hex = std::str::from_utf8(pair).ok()?;
+        *o = u8::from_str_radix(hex, 16).ok()?;
     }
-    Some(out)
+    // from_str_radix accepts a leading '+'.
+    digits
+        .iter()
+        .all(u8::is_ascii_hexdigit)
+        .then_some(out)
+}
+
+/// Normalise a UUID ([`parse_uuid`]) to lowercase 8-4-4-4-12 form.
+pub fn normalize_uuid(uuid: &str) -> Option<String> {
+    let b = parse_uuid(uuid)?;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+/// Parse a MAC address: `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff` (any
+/// case), or PXELINUX's `01-aa-bb-cc-dd-ee-ff` (the ARP type first, as in
+/// `BOOTIF=` and config names). The one MAC parser of pxecfg and pxeinit.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let s = s.trim();
+    let s = match s.len() {
+        20 => s.strip_prefix("01-")?,
+        _ => s,
+    };
+    let mut out = [0u8; 6];
+    let mut parts = s.split([':', '-']);
+    for o in out.iter_mut() {
+        let p = parts.next()?;
+        if p.len() != 2 || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        *o = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+#[cfg(test)]
+mod id_test {
+    use super::*;
+
+    #[test]
+    fn macs() {
+        let m = [0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd];
+        assert_eq!(parse_mac("88:99:AA:bb:cc:dd\n"), Some(m));
+        assert_eq!(parse_mac("88-99-aa-bb-cc-dd"), Some(m));
+        assert_eq!(parse_mac("01-88-99-aa-bb-cc-dd"), Some(m));
+        for bad in ["88:99:aa:bb:cc", "88:99:aa:bb:cc:dd:ee", "zz:99:aa:bb:cc:dd", "+8:99:aa:bb:cc:dd", "8:99:aa:bb:cc:ddd", ""] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn uuids() {
+        let want = "4c4c4544-0042-3510-8052-b2c04f4e4a31";
+        for s in [want, "4C4C4544-0042-3510-8052-B2C04F4E4A31", "{4c4c4544-0042-3510-8052-b2c04f4e4a31}", "4c4c454400423510 8052b2c04f4e4a31".split(' ').collect::<String>().as_str()] {
+            assert_eq!(normalize_uuid(s).as_deref(), Some(want), "{s}");
+        }
+        assert_eq!(parse_uuid(want).unwrap()[..2], [0x4c, 0x4c]);
+        for bad in ["xyz", "4c4c4544-0042-3510-8052-b2c04f4e4a3", "+c4c4544-0042-3510-8052-b2c04f4e4a31", "4c4c4544-0042-3510-8052-b2c04f4e4a31ff"] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
+    }
 }
 
 /// `88-99-aa-bb-cc-dd`: lowercase, dash separated (without the `01-` ARP type).

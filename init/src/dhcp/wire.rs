@@ -446,18 +446,7 @@ pub fn format_uuid(id: &[u8]) -> String {
     )
 }
 
-/// Parse a UUID in 8-4-4-4-12 form (any case) into 16 bytes.
-pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let hex: String = s.chars().filter(|&c| c != '-').collect();
-    if hex.len() != 32 || s.len() != 36 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+pub use pxecfg::parse_uuid;
 
 #[cfg(test)]
 mod test {

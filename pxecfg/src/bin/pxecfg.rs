@@ -62,24 +62,9 @@ struct Args {
 }
 
 fn parse_mac(s: &str) -> Result<[u8; 6], String> {
-    // Accept aa:bb:cc:dd:ee:ff, aa-bb-…, and the pxelinux form 01-aa-bb-….
-    let s = s.trim();
-    let s = if s.len() == 20 {
-        s.strip_prefix("01-").unwrap_or(s)
-    } else {
-        s
-    };
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    let mut mac = [0u8; 6];
-    if parts.len() != mac.len() {
-        return Err(format!(
-            "invalid MAC address `{s}` (expected six hex bytes like 52:54:00:12:34:56)"
-        ));
-    }
-    for (byte, part) in mac.iter_mut().zip(parts) {
-        *byte = u8::from_str_radix(part, 16).map_err(|_| format!("invalid MAC address `{s}`"))?;
-    }
-    Ok(mac)
+    pxecfg::parse_mac(s).ok_or_else(|| {
+        format!("invalid MAC address `{}` (expected six hex bytes like 52:54:00:12:34:56)", s.trim())
+    })
 }
 
 fn parse_ip(flag: &str, s: &str) -> Result<Ipv4Addr, String> {
