@@ -67,7 +67,10 @@ impl Trust {
 
     /// The trusted key ids, as minisign prints them.
     pub fn ids(&self) -> Vec<String> {
-        self.keys.iter().map(|k| keyfmt::key_id_hex(&k.id)).collect()
+        self.keys
+            .iter()
+            .map(|k| keyfmt::key_id_hex(&k.id))
+            .collect()
     }
 
     /// Trust the minisign public key in `text` (`minisign -G` output or a
@@ -145,8 +148,7 @@ impl Trust {
     /// `PATH.minisig`) for the file `requested` (the path as configured)
     /// before downloading it.
     pub fn expect(&self, sig: &[u8], requested: &str) -> Result<Expected, Refusal> {
-        let text = std::str::from_utf8(sig)
-            .map_err(|_| Refusal::Unreadable("not text".into()))?;
+        let text = std::str::from_utf8(sig).map_err(|_| Refusal::Unreadable("not text".into()))?;
         let signature = Signature::decode(text)
             .map_err(|e| Refusal::Unreadable(format!("not a minisign signature ({e})")))?;
         let id = keyfmt::signature_key_id(text)
@@ -284,7 +286,9 @@ impl fmt::Display for Refusal {
             Refusal::UntrustedKey { key, trusted } => {
                 write!(f, "untrusted key {key} (trusted: {})", trusted.join(", "))
             }
-            Refusal::BadSignature => write!(f, "bad signature (the bytes do not match its {SUFFIX})"),
+            Refusal::BadSignature => {
+                write!(f, "bad signature (the bytes do not match its {SUFFIX})")
+            }
             Refusal::NotSealed(why) => write!(f, "cannot seal its copy in memory ({why})"),
             Refusal::OtherFile {
                 signed: Some(s),
@@ -395,10 +399,8 @@ mod test {
 
     impl Signer {
         fn new(tag: &str) -> Signer {
-            let dir = std::env::temp_dir().join(format!(
-                "pxeinit-verify-{tag}-{}",
-                std::process::id()
-            ));
+            let dir =
+                std::env::temp_dir().join(format!("pxeinit-verify-{tag}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let s = Signer { dir };
@@ -565,11 +567,17 @@ mod test {
         assert!(t.ids().is_empty());
         let sig = s.sign("f", b"x", false);
         let e = t.expect(&sig, "f").unwrap_err();
-        assert!(e.to_string().contains("no trusted key could be read"), "{e}");
+        assert!(
+            e.to_string().contains("no trusted key could be read"),
+            "{e}"
+        );
 
         let mut t = Trust::default();
         let e = t.add_file(&dir.join("a.pub")).unwrap_err();
-        assert!(e.starts_with(&dir.join("a.pub").display().to_string()), "{e}");
+        assert!(
+            e.starts_with(&dir.join("a.pub").display().to_string()),
+            "{e}"
+        );
         // The same key twice is one key.
         t.add(&s.public()).unwrap();
         t.add(&s.public()).unwrap();
