@@ -321,6 +321,16 @@ pub fn build_init() -> Result<PathBuf> {
 
 /// Build `pxelinux.0` into `out` with the first-stage `cmdline`.
 pub fn image(out: &Path, cmdline: &str) -> Result<PathBuf> {
+    image_with_keys(out, cmdline, &[])
+}
+
+/// [`image`] with trusted minisign public keys (`netboot-image build
+/// --trust-key`): pxeinit then boots only files signed by one of them.
+pub fn image_with_keys(out: &Path, cmdline: &str, trust_keys: &[PathBuf]) -> Result<PathBuf> {
+    let add = trust_keys
+        .iter()
+        .map(|k| netboot_image::trust::entry(k))
+        .collect::<Result<Vec<_>>>()?;
     let k = kernel::ensure()?;
     let init = build_init()?;
     let init_bytes = std::fs::read(&init).map_err(|e| format!("{}: {e}", init.display()))?;
@@ -328,7 +338,7 @@ pub fn image(out: &Path, cmdline: &str) -> Result<PathBuf> {
         init: init_bytes,
         modules_dir: Some(k.modules_dir.clone()),
         modules: vec!["virtio_net".into()],
-        add: vec![],
+        add,
         compression: netboot_image::compress::Compression::Gzip,
     };
     let initramfs = netboot_image::initramfs::build(&spec).map_err(|e| e.to_string())?;

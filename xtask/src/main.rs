@@ -9,7 +9,9 @@ use xtask::{deps, kernel, payload, qemu, Result};
 const USAGE: &str = "\
 cargo xtask <command>
 
-  image --out DIR [--cmdline STR]   build DIR/pxelinux.0 (kernel + pxeinit initramfs)
+  image --out DIR [--cmdline STR] [--trust-key KEY.pub ...]
+                                    build DIR/pxelinux.0 (kernel + pxeinit initramfs;
+                                    with trusted minisign keys, it boots only signed files)
   demo [--keep]                     install what is missing, build the image and
                                     netboot it in qemu-system-s390x into a target
   test                              install what is missing and run every test
@@ -78,8 +80,16 @@ fn flag_value(args: &[String], name: &str) -> Result<Option<String>> {
 fn image(args: &[String]) -> Result<()> {
     let out = flag_value(args, "--out")?.ok_or("image: --out DIR is required")?;
     let cmdline = flag_value(args, "--cmdline")?.unwrap_or_else(|| xtask::DEFAULT_CMDLINE.into());
+    let keys: Vec<PathBuf> = args
+        .windows(2)
+        .filter(|w| w[0] == "--trust-key")
+        .map(|w| PathBuf::from(&w[1]))
+        .collect();
+    if args.last().is_some_and(|a| a == "--trust-key") {
+        return Err("--trust-key needs a value".into());
+    }
     deps::ensure(deps::Set::Boot)?;
-    let p = xtask::image(&PathBuf::from(out), &cmdline)?;
+    let p = xtask::image_with_keys(&PathBuf::from(out), &cmdline, &keys)?;
     let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
     println!("{} ({} bytes)", p.display(), len);
     Ok(())
