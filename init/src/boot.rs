@@ -290,6 +290,9 @@ impl BootContext {
             });
         let server = s.server.or(named).or_else(|| lease.boot_server());
         let mut dl = Downloader::new(server, mtu);
+        // TFTP answers come from a new port of the server: bound to the
+        // boot interface, they cannot leave through another one.
+        dl.tftp.bind_device = Some(iface.name.clone());
         dl.dns = lease.dns.clone();
         dl.sha256 = opts.dry_run;
         dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
@@ -735,6 +738,7 @@ impl Fetcher for System {
     ) -> Result<Files, BootError> {
         let local = |e| BootError::Fetch(FetchError::Local(e));
         let mut link = Link {
+            dl: ctx.downloader.clone(),
             iface: ctx.iface.clone(),
             lease: &ctx.lease,
             watch: net::RxWatch::start(&ctx.iface.name),
@@ -793,6 +797,7 @@ impl Console for System {
 /// that tells a stuck device (docs/virtio-net-rx-wedge.md) from a server
 /// that went quiet.
 struct Link<'a> {
+    dl: Downloader,
     iface: net::Interface,
     lease: &'a Lease,
     watch: net::RxWatch,
@@ -867,6 +872,9 @@ impl Link<'_> {
             t0.elapsed().as_secs_f64()
         );
         self.watch = net::RxWatch::start(&i.name);
+        if self.dl.tftp.bind_device.is_some() {
+            self.dl.tftp.bind_device = Some(i.name.clone());
+        }
         self.iface = i;
         Ok(())
     }

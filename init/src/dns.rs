@@ -10,9 +10,6 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// Name servers learnt from the lease, used when the caller has none.
-pub static SERVERS: std::sync::Mutex<Vec<Ipv4Addr>> = std::sync::Mutex::new(Vec::new());
-
 /// A failed lookup.
 #[derive(Debug)]
 pub enum DnsError {
@@ -131,14 +128,9 @@ pub fn parse_answer(id: u16, b: &[u8]) -> Option<Answer> {
     Some(Answer::NotFound)
 }
 
-/// Resolve `name` to an IPv4 address, asking `servers` (or the lease's)
-/// in turn with retransmission, within `limit`.
+/// Resolve `name` to an IPv4 address, asking `servers` (the lease's) in
+/// turn with retransmission, within `limit`.
 pub fn resolve_a(name: &str, servers: &[Ipv4Addr], limit: Duration) -> Result<Ipv4Addr, DnsError> {
-    let servers: Vec<Ipv4Addr> = if servers.is_empty() {
-        SERVERS.lock().map(|s| s.clone()).unwrap_or_default()
-    } else {
-        servers.to_vec()
-    };
     if servers.is_empty() {
         return Err(DnsError::NoServers(name.to_string()));
     }
@@ -152,7 +144,7 @@ pub fn resolve_a(name: &str, servers: &[Ipv4Addr], limit: Duration) -> Result<Ip
     let mut wait = Duration::from_millis(500);
     let mut buf = [0u8; 1500];
     while start.elapsed() < limit {
-        for s in &servers {
+        for s in servers {
             let _ = sock.send_to(&q, SocketAddrV4::new(*s, 53));
         }
         let until = Instant::now() + wait;

@@ -20,6 +20,31 @@ pub fn pxelinux0() -> PathBuf {
     .clone()
 }
 
+/// Whether `test` can run: every program it names must be listed in
+/// `xtask/packages.txt` (so `cargo xtask test` installs it; a test naming
+/// one that is not fails) and installed (else the test skips, or fails
+/// under `PXEINIT_REQUIRE_ROOT_TESTS=1`).
+pub fn need(test: &str, programs: &[&str]) -> bool {
+    for p in ["qemu-system-s390x"].iter().chain(programs) {
+        assert!(
+            xtask::deps::listed(p),
+            "{test} needs {p}, which xtask/packages.txt does not list"
+        );
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .chain(["/usr/sbin".into(), "/sbin".into()])
+            .any(|d| d.join(p).is_file());
+        if !found {
+            netboot_image::testenv::skip_or_fail(
+                test,
+                &format!("{p} not installed (cargo xtask test installs it)"),
+                netboot_image::testenv::REQUIRE_ROOT_VAR,
+            );
+            return false;
+        }
+    }
+    true
+}
+
 /// Serialise QEMU runs.
 pub fn qemu_lock() -> MutexGuard<'static, ()> {
     static L: Mutex<()> = Mutex::new(());

@@ -170,6 +170,9 @@ impl Drop for Lab {
 /// dnsmasq leased) and the payloads; the target boots.
 #[test]
 fn dnsmasq_on_tap_in_netns() {
+    if !need("dnsmasq_on_tap_in_netns", &["ip", "dnsmasq"]) {
+        return;
+    }
     if !is_root() {
         netboot_image::testenv::skip_or_fail(
             "dnsmasq_on_tap_in_netns",

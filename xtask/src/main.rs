@@ -40,6 +40,10 @@ fn real_main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let cmd = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
+    if cmd != "bench" && rest.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     match cmd.as_str() {
         "image" => image(&rest),
         "demo" => demo(&rest),
