@@ -210,8 +210,8 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
         }
     }
     opts.settings = cmdline::parse(&extra);
-    opts.trust = opts.trust.unless_off(opts.settings.verify_off);
     logging::init(opts.settings.debug);
+    opts.trust = opts.trust.unless_off(opts.settings.verify_off);
     for w in &opts.settings.warnings {
         log::warn!("{w}");
     }
