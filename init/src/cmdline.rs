@@ -8,13 +8,19 @@
 //! | `pxe.server=A` | TFTP server, overriding DHCP |
 //! | `pxe.config=PATH-or-URL` | fetch this config, no lookup |
 //! | `pxe.label=L` | boot this label |
-//! | `pxe.timeout=S` | DHCP limit per attempt, seconds |
-//! | `pxe.retries=N` | attempts before `pxe.onfail` applies (0 = forever) |
+//! | `pxe.timeout=S` | DHCP limit per attempt, seconds (1 to 86400) |
+//! | `pxe.retries=N` | failed attempts before `pxe.onfail` applies (default 1; 0 = never: retry for ever) |
 //! | `pxe.onfail=retry\|reboot\|poweroff\|shell` | what to do when booting fails |
 //! | `pxe.localboot=0.0.XXXX` / `rd.chreipl=ccw rd.chreipl=0.0.XXXX` | LOCALBOOT device |
 //! | `pxe.cacert=PATH` | CA certificates (PEM) for `https://` paths (feature `https`) |
+//! | `pxe.maxsize=SIZE` | largest kernel or initrd: bytes, or with a `K`, `M` or `G` suffix (default: what fits in memory, `fetch::memory_limit`) |
+//! | `pxe.minrate=BYTES_PER_S` | a download slower than this over `pxe.stalltime` seconds is aborted (`K`/`M` suffixes; default 1K; 0 = off) |
+//! | `pxe.stalltime=S` | the window of `pxe.minrate`, seconds (1 to 3600; default 30) |
 //! | `pxe.verify=off` | boot unsigned files although the image has trusted keys (`/etc/pxeinit/trust/`); `on` is the default |
 //! | `pxe.debug` | debug logging |
+//!
+//! A numeric value that does not parse or is out of range is one warning
+//! and its default applies; an unknown `pxe.*` key is one warning too.
 
 use std::net::Ipv4Addr;
 
@@ -72,6 +78,12 @@ pub struct Settings {
     pub localboot_device: Option<String>,
     /// pxe.cacert= (PEM bundle for https://)
     pub ca_bundle: Option<String>,
+    /// pxe.maxsize= (bytes)
+    pub max_size: Option<u64>,
+    /// pxe.minrate= (bytes per second; 0 = off)
+    pub min_rate: Option<u64>,
+    /// pxe.stalltime= (seconds)
+    pub stall_time: Option<u64>,
     /// pxe.verify=off: do not verify signatures although keys are trusted.
     pub verify_off: bool,
     /// pxe.debug
@@ -85,6 +97,60 @@ fn parse_ip(v: &str) -> Option<Ipv4Addr> {
         None
     } else {
         v.parse().ok()
+    }
+}
+
+/// Largest `pxe.timeout=` (a day): a DHCP attempt longer than that is a
+/// typo, and bounding it keeps every deadline computable.
+pub const MAX_TIMEOUT: u64 = 86_400;
+/// Largest `pxe.retries=`.
+pub const MAX_RETRIES: u32 = 1_000_000;
+/// Largest `pxe.stalltime=`.
+pub const MAX_STALL_TIME: u64 = 3600;
+/// Largest `pxe.minrate=` (1 GiB/s).
+pub const MAX_MIN_RATE: u64 = 1 << 30;
+
+/// Parse a size: decimal digits with an optional binary suffix `K`, `M`,
+/// `G` or `T` (any case, optionally followed by `B` or `iB`): `512`,
+/// `64K`, `1MiB`, `2g`. `None` on anything else or on overflow.
+pub fn parse_size(v: &str) -> Option<u64> {
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let (n, unit) = v.split_at(digits);
+    let n: u64 = n.parse().ok()?;
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
+}
+
+/// `v` parsed by `parse` if it lies within `range`; else one warning
+/// naming `key=v` and the range, and `None`, so that the default applies.
+fn ranged<T: PartialOrd + std::fmt::Display>(
+    warnings: &mut Vec<String>,
+    key: &str,
+    v: &str,
+    range: std::ops::RangeInclusive<T>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    match parse(v) {
+        Some(n) if range.contains(&n) => Some(n),
+        _ => {
+            warnings.push(format!(
+                "{key}={v}: expected {what} from {} to {}; using the default",
+                range.start(),
+                range.end()
+            ));
+            None
+        }
     }
 }
 
@@ -141,16 +207,26 @@ pub fn parse(line: &str) -> Settings {
             },
             "pxe.config" => s.config = Some(v.to_string()),
             "pxe.label" => s.label = Some(v.to_string()),
-            "pxe.timeout" => match v.parse() {
-                Ok(t) => s.timeout = Some(t),
-                Err(_) => s
-                    .warnings
-                    .push(format!("pxe.timeout={v}: not a number of seconds")),
-            },
-            "pxe.retries" => match v.parse() {
-                Ok(t) => s.retries = Some(t),
-                Err(_) => s.warnings.push(format!("pxe.retries={v}: not a number")),
-            },
+            "pxe.timeout" => {
+                let r = 1..=MAX_TIMEOUT;
+                s.timeout = ranged(&mut s.warnings, k, v, r, "seconds", |v| v.parse().ok())
+            }
+            "pxe.maxsize" => {
+                let r = 1..=u64::MAX;
+                s.max_size = ranged(&mut s.warnings, k, v, r, "a size in bytes", parse_size)
+            }
+            "pxe.minrate" => {
+                let r = 0..=MAX_MIN_RATE;
+                s.min_rate = ranged(&mut s.warnings, k, v, r, "bytes per second", parse_size)
+            }
+            "pxe.stalltime" => {
+                let r = 1..=MAX_STALL_TIME;
+                s.stall_time = ranged(&mut s.warnings, k, v, r, "seconds", |v| v.parse().ok())
+            }
+            "pxe.retries" => {
+                let r = 0..=MAX_RETRIES;
+                s.retries = ranged(&mut s.warnings, k, v, r, "a number", |v| v.parse().ok())
+            }
             "pxe.onfail" => {
                 s.onfail = match v {
                     "retry" => OnFail::Retry,
@@ -222,6 +298,93 @@ mod test {
         assert_eq!(s.onfail, OnFail::Retry);
         assert_eq!(s.warnings.len(), 4);
         assert!(s.ip.is_none());
+    }
+
+    /// Every number is range-checked: out of range or unparsable is one
+    /// warning naming the key and value, and the default (None) applies.
+    #[test]
+    fn numbers_are_range_checked() {
+        let s = parse(
+            "pxe.timeout=86400 pxe.retries=0 pxe.maxsize=64M pxe.minrate=2K pxe.stalltime=10",
+        );
+        assert_eq!(s.timeout, Some(86400));
+        assert_eq!(s.retries, Some(0));
+        assert_eq!(s.max_size, Some(64 << 20));
+        assert_eq!(s.min_rate, Some(2048));
+        assert_eq!(s.stall_time, Some(10));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(parse("pxe.minrate=0").min_rate, Some(0));
+
+        let bad = [
+            "pxe.timeout=18446744073709551615",
+            "pxe.timeout=99999999999999999999",
+            "pxe.timeout=0",
+            "pxe.timeout=86401",
+            "pxe.timeout=-1",
+            "pxe.retries=4294967296",
+            "pxe.retries=1000001",
+            "pxe.maxsize=0",
+            "pxe.maxsize=99999999999T",
+            "pxe.maxsize=12X",
+            "pxe.maxsize=",
+            "pxe.minrate=2G",
+            "pxe.minrate=fast",
+            "pxe.stalltime=0",
+            "pxe.stalltime=3601",
+        ];
+        for word in bad {
+            let s = parse(word);
+            assert_eq!(
+                (s.timeout, s.retries, s.max_size, s.min_rate, s.stall_time),
+                (None, None, None, None, None),
+                "{word}"
+            );
+            assert_eq!(s.warnings.len(), 1, "{word}: {:?}", s.warnings);
+            assert!(
+                s.warnings[0].starts_with(&format!("{word}: expected ")),
+                "{:?}",
+                s.warnings
+            );
+            assert!(
+                s.warnings[0].ends_with("using the default"),
+                "{:?}",
+                s.warnings
+            );
+        }
+        let s = parse("pxe.maxsize=1G pxe.minrte=1");
+        assert_eq!(s.warnings, ["unknown option pxe.minrte=1 ignored"]);
+    }
+
+    #[test]
+    fn sizes() {
+        for (v, n) in [
+            ("0", 0),
+            ("512", 512),
+            ("512b", 512),
+            ("64K", 64 << 10),
+            ("64kib", 64 << 10),
+            ("1M", 1 << 20),
+            ("1MiB", 1 << 20),
+            ("2g", 2 << 30),
+            ("3GB", 3 << 30),
+            ("1T", 1 << 40),
+            ("16777215T", 16777215 << 40),
+        ] {
+            assert_eq!(parse_size(v), Some(n), "{v}");
+        }
+        for v in [
+            "",
+            "K",
+            "1.5M",
+            "-1",
+            "1 M",
+            "1KK",
+            "1iB",
+            "16777216T",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_size(v), None, "{v}");
+        }
     }
 
     #[test]

@@ -10,10 +10,14 @@
 //! while they stream into their memfd, which is sealed before the check
 //! ([`Downloader::fetch_to_file`]).
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -75,6 +79,15 @@ pub enum FetchError {
     NoServer(String),
     /// Writing the local copy failed.
     Local(io::Error),
+    /// A URL scheme pxeinit does not fetch (`ftp://`, `nfs:`...).
+    Unsupported(String),
+    /// The host name of a `tftp://NAME/` path cannot be resolved.
+    Resolve {
+        /// The path as given.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// Downloaded, but its signature does not let it through.
     Refused {
         /// What was fetched.
@@ -96,6 +109,11 @@ impl fmt::Display for FetchError {
                 "{p}: no boot server known (no DHCP next-server/option 66 and no pxe.server=)"
             ),
             FetchError::Local(e) => write!(f, "local copy failed: {e}"),
+            FetchError::Unsupported(p) => write!(
+                f,
+                "{p}: not supported: pxeinit fetches tftp://, http:// and https:// URLs and paths on the boot server"
+            ),
+            FetchError::Resolve { path, why } => write!(f, "{path}: {why}"),
             FetchError::Refused { from, why } => write!(f, "{from}: refused: {why}"),
         }
     }
@@ -103,39 +121,115 @@ impl fmt::Display for FetchError {
 
 impl std::error::Error for FetchError {}
 
-/// Turn a config path into a location.
-pub fn locate(path: &str, server: Option<Ipv4Addr>) -> Result<Location, FetchError> {
-    let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return Ok(Location::Http(path.to_string()));
-    }
-    if lower.starts_with("tftp://") {
-        let rest = &path[7..];
-        let (host, file) = rest.split_once('/').unwrap_or((rest, ""));
-        let server = match host.parse::<SocketAddrV4>() {
-            Ok(s) => s,
-            Err(_) => match host.parse::<Ipv4Addr>() {
-                Ok(ip) => SocketAddrV4::new(ip, 69),
-                Err(_) => {
-                    return Err(FetchError::Failed {
-                        from: Location::Http(path.to_string()),
-                        why: format!("{host} is not an IPv4 address (no DNS in pxeinit)"),
-                    })
-                }
-            },
+/// A path's target, before a host name is resolved.
+enum Target {
+    Loc(Location),
+    /// `tftp://NAME[:PORT]/FILE`: resolved at fetch time
+    /// ([`Downloader::locate`]).
+    TftpName {
+        host: String,
+        port: u16,
+        path: String,
+    },
+}
+
+/// URL schemes that are not fetched: a clear error instead of a TFTP
+/// request for a file named `ftp://...` (any other `SCHEME://` is refused
+/// too).
+const UNSUPPORTED: &[&str] = &[
+    "ftp", "ftps", "sftp", "scp", "nfs", "file", "smb", "cifs", "iscsi", "nbd",
+];
+
+/// The URL scheme of `path` (as written): `SCHEME://...`, or one of
+/// [`UNSUPPORTED`] followed by `:`. PXELINUX's `host::path` and file names
+/// with a colon further in are not schemes.
+fn scheme(path: &str) -> Option<&str> {
+    let (s, rest) = path.split_once(':')?;
+    let name = s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let known = UNSUPPORTED.iter().any(|u| s.eq_ignore_ascii_case(u));
+    (name && (rest.starts_with("//") || known)).then_some(s)
+}
+
+fn target(path: &str, server: Option<Ipv4Addr>) -> Result<Target, FetchError> {
+    let Some(scheme) = scheme(path) else {
+        return match server {
+            Some(ip) => Ok(Target::Loc(Location::Tftp {
+                server: SocketAddrV4::new(ip, 69),
+                path: path.to_string(),
+            })),
+            None => Err(FetchError::NoServer(path.to_string())),
         };
-        return Ok(Location::Tftp {
-            server,
-            path: file.to_string(),
-        });
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" | "https" => Ok(Target::Loc(Location::Http(path.to_string()))),
+        "tftp" if path.len() > 7 => {
+            let rest = &path[7..];
+            let (host, file) = rest.split_once('/').unwrap_or((rest, ""));
+            if let Ok(server) = host.parse::<SocketAddrV4>() {
+                return Ok(Target::Loc(Location::Tftp {
+                    server,
+                    path: file.to_string(),
+                }));
+            }
+            if let Ok(ip) = host.parse::<Ipv4Addr>() {
+                return Ok(Target::Loc(Location::Tftp {
+                    server: SocketAddrV4::new(ip, 69),
+                    path: file.to_string(),
+                }));
+            }
+            let (name, port) = match host.rsplit_once(':') {
+                Some((n, p)) => (n, p.parse::<u16>().ok().filter(|p| *p > 0)),
+                None => (host, Some(69)),
+            };
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            match port {
+                Some(port) if valid => Ok(Target::TftpName {
+                    host: name.to_string(),
+                    port,
+                    path: file.to_string(),
+                }),
+                _ => Err(FetchError::Resolve {
+                    path: path.to_string(),
+                    why: format!("{host:?} is not a host name, IPv4 address or address:port"),
+                }),
+            }
+        }
+        _ => Err(FetchError::Unsupported(path.to_string())),
     }
-    match server {
-        Some(ip) => Ok(Location::Tftp {
-            server: SocketAddrV4::new(ip, 69),
+}
+
+/// Turn a config path into a location. A `tftp://NAME/` host name is an
+/// error here; [`Downloader::locate`] resolves it.
+pub fn locate(path: &str, server: Option<Ipv4Addr>) -> Result<Location, FetchError> {
+    match target(path, server)? {
+        Target::Loc(l) => Ok(l),
+        Target::TftpName { host, .. } => Err(FetchError::Resolve {
             path: path.to_string(),
+            why: format!("{host} is a host name: resolving it needs the lease's DNS servers"),
         }),
-        None => Err(FetchError::NoServer(path.to_string())),
     }
+}
+
+/// How long resolving a `tftp://NAME/` host may take.
+const DNS_LIMIT: Duration = Duration::from_secs(5);
+
+/// Why a host name did not resolve, without repeating the name (the
+/// error names the path).
+fn dns_reason(e: &crate::dns::DnsError) -> String {
+    use crate::dns::DnsError;
+    let why = match e {
+        DnsError::NoServers(_) => "no DNS server known (DHCP option 6)".to_string(),
+        DnsError::BadName(_) => "not a valid host name".to_string(),
+        DnsError::NotFound(_) => "no such host (no A record)".to_string(),
+        DnsError::Timeout(_) => "no answer from the DNS servers".to_string(),
+        DnsError::Io(e) => e.to_string(),
+    };
+    format!("cannot resolve the host name: {why}")
 }
 
 /// What one download did.
@@ -237,6 +331,182 @@ impl Progress {
     }
 }
 
+/// The largest config file (each PXELINUX config, include and CONFIG
+/// target).
+pub const CONFIG_MAX: u64 = 4 << 20;
+/// The most config bytes one [`Downloader`] (one boot attempt) reads in all.
+pub const CONFIG_TOTAL_MAX: u64 = 16 << 20;
+/// Memory left aside besides a payload and its kexec copy by
+/// [`memory_limit`].
+pub const MEMORY_RESERVE: u64 = 64 << 20;
+
+/// The default size limit of a kernel or initrd: half of `MemAvailable`
+/// (/proc/meminfo) after [`MEMORY_RESERVE`], since `kexec_load` copies the
+/// payload into kernel memory and it is held twice until the reboot.
+/// Read at the start of each download, so that the memfds filled before
+/// count. No limit (`u64::MAX`) when /proc/meminfo cannot be read.
+pub fn memory_limit() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| mem_available(&t))
+        .map_or(u64::MAX, |a| a.saturating_sub(MEMORY_RESERVE) / 2)
+}
+
+/// `MemAvailable` from the text of /proc/meminfo, in bytes.
+fn mem_available(meminfo: &str) -> Option<u64> {
+    let kb = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim();
+    kb.parse::<u64>().ok()?.checked_mul(1024)
+}
+
+/// Bounds on every download, whatever the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest kernel or initrd (`pxe.maxsize=`, `--max-size`); `None`:
+    /// [`memory_limit`]. Configs are also capped at [`CONFIG_MAX`].
+    pub max_size: Option<u64>,
+    /// The minimum rate in bytes per second (`pxe.minrate=`,
+    /// `--speed-limit`), 0 for none: a download bringing less over
+    /// `stall_time` is aborted (as curl's `--speed-limit`).
+    pub min_rate: u64,
+    /// The window of `min_rate` (`pxe.stalltime=`, `--speed-time`).
+    pub stall_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_size: None,
+            min_rate: 1024,
+            stall_time: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a download is, for its size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Config,
+    Payload,
+}
+
+/// The minimum-rate rule: less than `min_rate` bytes per second over any
+/// `window` of the transfer aborts it. The window starts at the first
+/// byte; until then the transports' own timeouts bound the wait, as they
+/// bound a complete silence later (the rule is checked as data arrives).
+#[derive(Debug)]
+pub struct RateRule {
+    min_rate: u64,
+    window: Duration,
+    /// (when, bytes so far), at least `window / 16` apart; the first is
+    /// the newest at least a window old once there is one.
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateRule {
+    /// The rule for `min_rate` bytes per second over `window` (off when
+    /// either is zero).
+    pub fn new(min_rate: u64, window: Duration) -> RateRule {
+        RateRule {
+            min_rate,
+            window,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Record that `bytes` have arrived in all by `now`. The reason, one
+    /// line, when the last window brought too little.
+    pub fn check(&mut self, now: Instant, bytes: u64) -> Result<(), String> {
+        if self.min_rate == 0 || self.window.is_zero() {
+            return Ok(());
+        }
+        let Some(&(first, _)) = self.samples.front() else {
+            self.samples.push_back((now, 0));
+            return Ok(());
+        };
+        while self.samples.len() >= 2
+            && now.saturating_duration_since(self.samples[1].0) >= self.window
+        {
+            self.samples.pop_front();
+        }
+        let (t0, b0) = self.samples.front().copied().unwrap_or((first, 0));
+        let age = now.saturating_duration_since(t0);
+        if age >= self.window {
+            let got = bytes.saturating_sub(b0);
+            if (got as f64) < self.min_rate as f64 * self.window.as_secs_f64() {
+                return Err(format!(
+                    "too slow: {got} bytes in the last {:.1} s ({:.1} B/s), below the minimum of {} B/s over {} s; {bytes} bytes received",
+                    age.as_secs_f64(),
+                    got as f64 / age.as_secs_f64(),
+                    self.min_rate,
+                    self.window.as_secs_f64()
+                ));
+            }
+        }
+        let last = self.samples.back().map_or(t0, |s| s.0);
+        if now.saturating_duration_since(last) >= self.window / 16 {
+            self.samples.push_back((now, bytes));
+        }
+        Ok(())
+    }
+}
+
+/// A writer enforcing [`Limits`] on what the transport delivers: a write
+/// past the size limit, or one finding the rate too low, fails, and the
+/// reason is left in `tripped` (the transport reports its own error).
+struct Guard<'a> {
+    inner: &'a mut dyn Write,
+    limit: u64,
+    kind: Kind,
+    bytes: u64,
+    rate: RateRule,
+    tripped: &'a Cell<Option<String>>,
+}
+
+impl Guard<'_> {
+    fn trip(&self, why: String) -> io::Error {
+        let e = io::Error::other(why.clone());
+        self.tripped.set(Some(why));
+        e
+    }
+}
+
+impl Write for Guard<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = self.limit.saturating_sub(self.bytes);
+        if !buf.is_empty() && room == 0 {
+            let what = match self.kind {
+                Kind::Config => format!(
+                    "the size limit of {} bytes for config files ({} MiB each, {} MiB in all)",
+                    self.limit,
+                    CONFIG_MAX >> 20,
+                    CONFIG_TOTAL_MAX >> 20
+                ),
+                Kind::Payload => format!("the size limit of {} bytes", self.limit),
+            };
+            return Err(self.trip(format!(
+                "larger than {what}; stopped after {} bytes",
+                self.bytes
+            )));
+        }
+        // What fits; the next write finds no room.
+        let fits = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.write(&buf[..fits])?;
+        self.bytes += n as u64;
+        if let Err(why) = self.rate.check(Instant::now(), self.bytes) {
+            return Err(self.trip(why));
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Fetches paths from one boot server.
 #[derive(Debug, Clone)]
 pub struct Downloader {
@@ -252,6 +522,10 @@ pub struct Downloader {
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Compute the sha256 of each download.
     pub sha256: bool,
+    /// Size and rate bounds ([`Downloader::apply_settings`]).
+    pub limits: Limits,
+    /// Config bytes read so far (against [`CONFIG_TOTAL_MAX`]).
+    config_bytes: Arc<AtomicU64>,
     /// Trusted minisign keys: when on, nothing is returned unverified.
     pub trust: verify::Trust,
 }
@@ -266,6 +540,8 @@ impl Downloader {
             dns: Vec::new(),
             ca_bundle: None,
             sha256: true,
+            limits: Limits::default(),
+            config_bytes: Arc::default(),
             trust: verify::Trust::default(),
         }
     }
@@ -274,56 +550,97 @@ impl Downloader {
     /// fetches are [`Self::fetch_vec`], [`Self::fetch_to_file`] and
     /// [`Self::fetch_part`].
     pub fn fetch_into(&self, path: &str, sink: &mut dyn Write) -> Result<Transfer, FetchError> {
-        let loc = locate(path, self.server)?;
+        self.fetch_limited(path, sink, Kind::Payload)
+    }
+
+    /// Take the download bounds of the init's command line or the CLI
+    /// (`pxe.maxsize=`, `pxe.minrate=`, `pxe.stalltime=`); unset ones keep
+    /// their defaults.
+    #[allow(dead_code)] // until the boot pipeline calls it
+    pub fn apply_settings(&mut self, s: &crate::cmdline::Settings) {
+        if let Some(m) = s.max_size {
+            self.limits.max_size = Some(m);
+        }
+        if let Some(r) = s.min_rate {
+            self.limits.min_rate = r;
+        }
+        if let Some(t) = s.stall_time {
+            self.limits.stall_time = Duration::from_secs(t);
+        }
+    }
+
+    /// [`locate`], resolving the host name of a `tftp://NAME/` path with
+    /// the lease's name servers ([`Self::dns`]).
+    pub fn locate(&self, path: &str) -> Result<Location, FetchError> {
+        match target(path, self.server)? {
+            Target::Loc(l) => Ok(l),
+            Target::TftpName {
+                host,
+                port,
+                path: file,
+            } => {
+                let ip = crate::dns::resolve_a(&host, &self.dns, DNS_LIMIT).map_err(|e| {
+                    FetchError::Resolve {
+                        path: path.to_string(),
+                        why: dns_reason(&e),
+                    }
+                })?;
+                info!("{host} is {ip}");
+                Ok(Location::Tftp {
+                    server: SocketAddrV4::new(ip, port),
+                    path: file,
+                })
+            }
+        }
+    }
+
+    /// The size limit of a download of `kind`.
+    fn size_limit(&self, kind: Kind) -> u64 {
+        let payload = self.limits.max_size.unwrap_or_else(memory_limit);
+        match kind {
+            Kind::Payload => payload,
+            Kind::Config => {
+                let used = self.config_bytes.load(Ordering::Relaxed);
+                CONFIG_MAX
+                    .min(CONFIG_TOTAL_MAX.saturating_sub(used))
+                    .min(payload)
+            }
+        }
+    }
+
+    /// Stream `path` into `sink` within the [`Limits`] for `kind`.
+    fn fetch_limited(
+        &self,
+        path: &str,
+        sink: &mut dyn Write,
+        kind: Kind,
+    ) -> Result<Transfer, FetchError> {
+        let loc = self.locate(path)?;
+        let limit = self.size_limit(kind);
+        let tripped = Cell::new(None);
+        let mut guard = Guard {
+            inner: sink,
+            limit,
+            kind,
+            bytes: 0,
+            rate: RateRule::new(self.limits.min_rate, self.limits.stall_time),
+            tripped: &tripped,
+        };
         let start = Instant::now();
         let mut tee = Tee {
-            inner: sink,
+            inner: &mut guard,
             hash: self.sha256.then(Sha256::new),
             bytes: 0,
         };
         let mut progress = Progress::new(path);
-        match &loc {
-            Location::Tftp { server, path: file } => {
-                let r = tftp::fetch(
-                    SocketAddr::V4(*server),
-                    file,
-                    &mut tee,
-                    &self.tftp,
-                    &mut |got, total| progress.update(got, total),
-                );
-                match r {
-                    Ok(_) => {}
-                    Err(e) if e.is_not_found() => return Err(FetchError::NotFound(loc)),
-                    Err(
-                        e @ (tftp::TftpError::Timeout { .. } | tftp::TftpError::Unreachable { .. }),
-                    ) => {
-                        return Err(FetchError::Unreachable {
-                            from: loc.clone(),
-                            why: e.to_string(),
-                        })
-                    }
-                    Err(e) => {
-                        return Err(FetchError::Failed {
-                            from: loc.clone(),
-                            why: e.to_string(),
-                        })
-                    }
-                }
-            }
-            Location::Http(url) => {
-                self.http(url, &mut tee, &mut progress)
-                    .map_err(|e| match e {
-                        HttpFail::NotFound => FetchError::NotFound(loc.clone()),
-                        HttpFail::Unreachable(why) => FetchError::Unreachable {
-                            from: loc.clone(),
-                            why,
-                        },
-                        HttpFail::Other(why) => FetchError::Failed {
-                            from: loc.clone(),
-                            why,
-                        },
-                    })?;
-            }
+        if let Err(e) = self.transfer(&loc, &mut tee, &mut progress, limit) {
+            return Err(match tripped.take() {
+                Some(why) => FetchError::Failed { from: loc, why },
+                None => e,
+            });
+        }
+        if kind == Kind::Config {
+            self.config_bytes.fetch_add(tee.bytes, Ordering::Relaxed);
         }
         let sha256 = tee
             .hash
@@ -338,16 +655,69 @@ impl Downloader {
         })
     }
 
+    /// One download from `loc` into `sink` by its transport, refusing an
+    /// announced size above `limit`.
+    fn transfer(
+        &self,
+        loc: &Location,
+        sink: &mut dyn Write,
+        progress: &mut Progress,
+        limit: u64,
+    ) -> Result<(), FetchError> {
+        match loc {
+            Location::Tftp { server, path: file } => {
+                let opts = tftp::Options {
+                    max_size: Some(limit),
+                    ..self.tftp.clone()
+                };
+                let r = tftp::fetch(
+                    SocketAddr::V4(*server),
+                    file,
+                    sink,
+                    &opts,
+                    &mut |got, total| progress.update(got, total),
+                );
+                match r {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.is_not_found() => Err(FetchError::NotFound(loc.clone())),
+                    Err(
+                        e @ (tftp::TftpError::Timeout { .. } | tftp::TftpError::Unreachable { .. }),
+                    ) => Err(FetchError::Unreachable {
+                        from: loc.clone(),
+                        why: e.reason().to_string(),
+                    }),
+                    Err(e) => Err(FetchError::Failed {
+                        from: loc.clone(),
+                        why: e.reason().to_string(),
+                    }),
+                }
+            }
+            Location::Http(url) => self.http(url, sink, progress, limit).map_err(|e| match e {
+                HttpFail::NotFound => FetchError::NotFound(loc.clone()),
+                HttpFail::Unreachable(why) => FetchError::Unreachable {
+                    from: loc.clone(),
+                    why,
+                },
+                HttpFail::Other(why) => FetchError::Failed {
+                    from: loc.clone(),
+                    why,
+                },
+            }),
+        }
+    }
+
     fn http(
         &self,
         url: &str,
         sink: &mut dyn Write,
         progress: &mut Progress,
+        limit: u64,
     ) -> Result<(), HttpFail> {
         let opts = crate::http::Options {
             timeout: self.http_timeout,
             dns: self.dns.clone(),
             ca_bundle: self.ca_bundle.clone(),
+            max_size: Some(limit),
         };
         match crate::http::get(url, &opts, sink, &mut |got, total| {
             progress.update(got, total)
@@ -366,7 +736,7 @@ impl Downloader {
     /// [`FetchError::NotFound`], so that a config lookup goes on).
     pub fn fetch_vec(&self, path: &str) -> Result<(Vec<u8>, Transfer), FetchError> {
         let mut v = Vec::new();
-        let mut t = self.fetch_into(path, &mut v)?;
+        let mut t = self.fetch_limited(path, &mut v, Kind::Config)?;
         if self.trust.is_on() {
             let e = self.expect(path)?;
             e.check_bytes(&v).map_err(|why| self.refused(path, why))?;
@@ -571,5 +941,266 @@ mod test {
         );
         assert!(matches!(locate("x", None), Err(FetchError::NoServer(_))));
         assert!(locate("tftp://name.example/x", None).is_err());
+        // PXELINUX's host::path and colons inside names are not schemes.
+        assert!(matches!(
+            locate("10.0.0.1::kernel", s).unwrap(),
+            Location::Tftp { .. }
+        ));
+        assert!(matches!(
+            locate("images/a:b", s).unwrap(),
+            Location::Tftp { .. }
+        ));
+    }
+
+    /// `ftp://`, `nfs:` and any other scheme: "not supported", not a TFTP
+    /// request for a file of that name.
+    #[test]
+    fn other_schemes_are_not_supported() {
+        let s = Some(Ipv4Addr::new(10, 0, 2, 2));
+        for p in [
+            "ftp://10.0.0.1/kernel",
+            "FTP://h/k",
+            "nfs:10.0.0.1:/srv/k",
+            "nfs://h/k",
+            "file:///boot/vmlinuz",
+            "smb://h/share/k",
+            "gopher://h/k",
+        ] {
+            let e = locate(p, s).unwrap_err();
+            assert!(matches!(e, FetchError::Unsupported(_)), "{p}: {e:?}");
+            assert_eq!(
+                e.to_string(),
+                format!("{p}: not supported: pxeinit fetches tftp://, http:// and https:// URLs and paths on the boot server")
+            );
+        }
+    }
+
+    /// `tftp://NAME[:PORT]/FILE` waits for DNS; a bad host is one clear line.
+    #[test]
+    fn tftp_host_names() {
+        match target("tftp://boot.example:6969/images/k", None) {
+            Ok(Target::TftpName { host, port, path }) => {
+                assert_eq!(
+                    (host.as_str(), port, path.as_str()),
+                    ("boot.example", 6969, "images/k")
+                )
+            }
+            _ => panic!("not a TftpName"),
+        }
+        assert!(matches!(
+            target("tftp://boot/k", None),
+            Ok(Target::TftpName { port: 69, .. })
+        ));
+        for bad in [
+            "tftp://boot:0/k",
+            "tftp://boot:x/k",
+            "tftp:///k",
+            "tftp://a b/k",
+        ] {
+            let e = target(bad, None).err().unwrap();
+            assert!(e.to_string().starts_with(&format!("{bad}: ")), "{e}");
+        }
+        // No name server: the error names the path once and says why.
+        let mut dl = Downloader::new(None, 1500);
+        dl.dns = vec![];
+        let e = dl.locate("tftp://boot.invalid/k").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("tftp://boot.invalid/k: cannot resolve the host name: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rate_rule() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // A trickle of 1 byte per second, 1 KiB/s over 3 s required.
+        let mut r = RateRule::new(1024, Duration::from_secs(3));
+        let mut failed = None;
+        for s in 0..10u64 {
+            if let Err(why) = r.check(at(s * 1000), s + 1) {
+                failed = Some((s, why));
+                break;
+            }
+        }
+        let (s, why) = failed.expect("a trickle passed");
+        assert_eq!(s, 3, "{why}");
+        assert!(why.starts_with("too slow: 4 bytes in the last 3.0 s (1.3 B/s), below the minimum of 1024 B/s over 3 s; 4 bytes received"), "{why}");
+        // Steady 2 KiB every 100 ms for a minute: fine, and few samples.
+        let mut r = RateRule::new(1024, Duration::from_secs(3));
+        for i in 0..600u64 {
+            r.check(at(i * 100), i * 2048).unwrap();
+        }
+        assert!(r.samples.len() <= 20, "{} samples", r.samples.len());
+        // Fast, then a stall fed by one byte a second: caught within a
+        // window and a sixteenth of the drop.
+        let mut r = RateRule::new(1024, Duration::from_secs(16));
+        let mut bytes = 0;
+        for i in 0..100u64 {
+            bytes += 100_000;
+            r.check(at(i * 100), bytes).unwrap();
+        }
+        let drop = 10_000;
+        let caught = (0..60u64)
+            .find(|s| {
+                bytes += 1;
+                r.check(at(drop + s * 1000), bytes).is_err()
+            })
+            .expect("the stall passed");
+        assert!(
+            (16..=18).contains(&caught),
+            "caught {caught} s after the drop"
+        );
+        // Off.
+        let mut r = RateRule::new(0, Duration::from_secs(1));
+        assert!(r.check(at(0), 0).is_ok() && r.check(at(100_000), 0).is_ok());
+    }
+
+    #[test]
+    fn meminfo() {
+        let text = "MemTotal:        1004548 kB\nMemFree:          120000 kB\nMemAvailable:     800000 kB\n";
+        assert_eq!(mem_available(text), Some(800_000 * 1024));
+        assert_eq!(mem_available("MemFree: 1 kB\n"), None);
+        assert_eq!(mem_available("MemAvailable: lots\n"), None);
+        assert_eq!(
+            mem_available("MemAvailable: 99999999999999999999 kB\n"),
+            None
+        );
+        // On this machine it is something, and below MemAvailable.
+        assert!(memory_limit() > 0);
+    }
+
+    /// An HTTP server on loopback answering every request with `head`
+    /// and then `body` bytes written by `body` (until it returns false).
+    fn http_server(head: &'static str, body: fn(&mut std::net::TcpStream, usize) -> bool) -> u16 {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                std::thread::spawn(move || {
+                    let mut req = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !req.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                        req.push(byte[0]);
+                    }
+                    if s.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    let mut i = 0;
+                    while body(&mut s, i) {
+                        i += 1;
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    fn downloader(max_size: Option<u64>) -> Downloader {
+        let mut dl = Downloader::new(None, 1500);
+        dl.sha256 = false;
+        dl.http_timeout = Duration::from_secs(5);
+        dl.limits.max_size = max_size;
+        dl
+    }
+
+    /// An endless body without a length stops at the size limit, with
+    /// one line naming the URL and the limit.
+    #[test]
+    fn an_endless_body_stops_at_the_limit() {
+        let port = http_server("HTTP/1.1 200 OK\r\n\r\n", |s, _| {
+            s.write_all(&[0u8; 65536]).is_ok()
+        });
+        let url = format!("http://127.0.0.1:{port}/endless");
+        let mut out = Vec::new();
+        let e = downloader(Some(1 << 20))
+            .fetch_into(&url, &mut out)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{url}: larger than the size limit of 1048576 bytes; stopped after 1048576 bytes"
+            )
+        );
+        assert_eq!(out.len(), 1 << 20);
+        // A config: 4 MiB at most, whatever the payload limit.
+        let e = downloader(None).fetch_vec(&url).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("larger than the size limit of 4194304 bytes for config files"),
+            "{e}"
+        );
+    }
+
+    /// The configs one downloader reads are capped in all too.
+    #[test]
+    fn config_bytes_are_capped_in_all() {
+        let port = http_server(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3145728\r\n\r\n",
+            |s, i| i < 48 && s.write_all(&[b'#'; 65536]).is_ok(),
+        );
+        let url = format!("http://127.0.0.1:{port}/big.cfg");
+        let dl = downloader(None);
+        for _ in 0..5 {
+            assert_eq!(dl.fetch_vec(&url).unwrap().0.len(), 3 << 20);
+        }
+        // 15 MiB read; a 3 MiB file announced is more than the 1 MiB left.
+        let e = dl.fetch_vec(&url).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("more than the size limit of 1048576 bytes"),
+            "{e}"
+        );
+        // Payloads are not counted.
+        dl.fetch_into(&url, &mut io::sink()).unwrap();
+    }
+
+    /// A trickle is aborted by the rate rule: one line with the URL, the
+    /// bytes and the rate.
+    #[test]
+    fn a_trickle_is_aborted() {
+        let port = http_server("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", |s, _| {
+            std::thread::sleep(Duration::from_millis(200));
+            s.write_all(b"x").is_ok()
+        });
+        let url = format!("http://127.0.0.1:{port}/trickle");
+        let mut dl = downloader(None);
+        dl.limits.stall_time = Duration::from_secs(1);
+        let started = Instant::now();
+        let e = dl.fetch_into(&url, &mut io::sink()).unwrap_err();
+        let took = started.elapsed();
+        let text = e.to_string();
+        assert!(text.starts_with(&format!("{url}: too slow: ")), "{text}");
+        assert!(
+            text.contains("B/s), below the minimum of 1024 B/s over 1 s"),
+            "{text}"
+        );
+        assert!(took < Duration::from_millis(2500), "took {took:?}");
+    }
+
+    /// The announced size is checked before any data: TFTP's tsize (the
+    /// transport's own error, named once) and HTTP's Content-Length.
+    #[test]
+    fn announced_sizes_are_refused_up_front() {
+        let port = http_server(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n",
+            |_, _| {
+                std::thread::sleep(Duration::from_secs(5));
+                false
+            },
+        );
+        let url = format!("http://127.0.0.1:{port}/big");
+        let started = Instant::now();
+        let e = downloader(Some(1 << 20))
+            .fetch_into(&url, &mut io::sink())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{url}: the server announces 5000000 bytes (Content-Length), more than the size limit of 1048576 bytes")
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

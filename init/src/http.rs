@@ -2,6 +2,14 @@
 //! GET with `Content-Length` or `chunked` bodies, up to 5 redirects,
 //! connect and read timeouts, the body streamed into a writer.
 //!
+//! Bounds: a body that ends before its `Content-Length` or its last chunk
+//! is an error; a body with neither (delimited by the server closing the
+//! connection, which a cut connection looks like too) is accepted with a
+//! warning naming the URL; a `Content-Length` or a chunk size above
+//! [`Options::max_size`] is refused before it is read; trailers are
+//! bounded like headers; an `https://` URL is never redirected to
+//! `http://`.
+//!
 //! Host names are resolved by [`crate::dns`] against the DHCP lease's name
 //! servers, not by the C library: a static glibc pulls in its whole
 //! resolver and locale machinery for `getaddrinfo` (170 KB, measured),
@@ -13,7 +21,9 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use log::warn;
 
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
@@ -43,8 +53,21 @@ pub enum HttpError {
     Status(u16, String),
     /// The response is not valid HTTP/1.x.
     Protocol(String),
-    /// Too many redirects.
-    TooManyRedirects,
+    /// Too many redirects; the last target.
+    TooManyRedirects(String),
+    /// An `https://` URL redirected to `http://` (the target).
+    Downgrade(String),
+    /// The server announces (`Content-Length` or a chunk size) more than
+    /// [`Options::max_size`].
+    TooLarge {
+        /// What was announced.
+        what: &'static str,
+        /// Bytes announced (for a chunk: the body so far plus the chunk,
+        /// saturating).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The host name could not be resolved.
     Resolve(String),
     /// The TCP connection could not be made.
@@ -65,7 +88,18 @@ impl fmt::Display for HttpError {
             HttpError::NotFound => f.write_str("HTTP 404 not found"),
             HttpError::Status(c, r) => write!(f, "HTTP {c} {r}"),
             HttpError::Protocol(m) => write!(f, "bad HTTP response: {m}"),
-            HttpError::TooManyRedirects => write!(f, "more than {MAX_REDIRECTS} redirects"),
+            HttpError::TooManyRedirects(last) => write!(
+                f,
+                "more than {MAX_REDIRECTS} redirects (a redirect loop?), the last to {last}"
+            ),
+            HttpError::Downgrade(to) => write!(
+                f,
+                "refused a redirect from https:// to {to} (redirect scheme downgrade)"
+            ),
+            HttpError::TooLarge { what, size, limit } => write!(
+                f,
+                "the server announces {size} bytes ({what}), more than the size limit of {limit} bytes"
+            ),
             HttpError::Resolve(m) => write!(f, "cannot resolve host: {m}"),
             HttpError::Connect(e) => write!(f, "cannot connect: {e}"),
             HttpError::Io(e) => write!(f, "{e}"),
@@ -153,6 +187,33 @@ impl Url {
         let scheme = if self.tls { "https" } else { "http" };
         Url::parse(&format!("{scheme}://{host}:{}{path}", self.port))
     }
+
+    /// The target of a redirect from this URL to `location`: [`Url::join`],
+    /// refusing `https://` → `http://` (what TLS protected would then
+    /// travel in clear, open to substitution).
+    pub fn redirect(&self, location: &str) -> Result<Url, HttpError> {
+        let to = self.join(location)?;
+        if self.tls && !to.tls {
+            return Err(HttpError::Downgrade(to.to_string()));
+        }
+        Ok(to)
+    }
+}
+
+impl fmt::Display for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
+        let default_port = if self.tls { 443 } else { 80 };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]", self.host)?;
+        } else {
+            write!(f, "{scheme}://{}", self.host)?;
+        }
+        if self.port != default_port {
+            write!(f, ":{}", self.port)?;
+        }
+        f.write_str(&self.path)
+    }
 }
 
 /// The status line and the headers this client uses.
@@ -196,10 +257,15 @@ pub fn parse_head(text: &str) -> Result<Head, HttpError> {
         let v = v.trim();
         match k.trim().to_ascii_lowercase().as_str() {
             "content-length" => {
-                head.content_length = Some(
-                    v.parse()
-                        .map_err(|_| HttpError::Protocol(format!("Content-Length {v:?}")))?,
-                )
+                let n = v
+                    .parse()
+                    .map_err(|_| HttpError::Protocol(format!("Content-Length {v:?}")))?;
+                if head.content_length.is_some_and(|m| m != n) {
+                    return Err(HttpError::Protocol(
+                        "two different Content-Length headers".into(),
+                    ));
+                }
+                head.content_length = Some(n)
             }
             "transfer-encoding" => {
                 head.chunked = v
@@ -213,20 +279,36 @@ pub fn parse_head(text: &str) -> Result<Head, HttpError> {
     Ok(head)
 }
 
-/// A reader that removes `chunked` framing (RFC 9112 §7.1); trailers are skipped.
+/// A reader that removes `chunked` framing (RFC 9112 §7.1); trailers are
+/// skipped (at most 64 KiB of them). A chunk whose size would take the
+/// body past the limit is refused when its size line is read, before any
+/// of it.
 pub struct Chunked<R> {
     inner: R,
     left: u64,
     done: bool,
+    /// Body bytes announced by the chunk sizes so far.
+    total: u64,
+    limit: u64,
 }
 
 impl<R: BufRead> Chunked<R> {
-    /// Decode the chunked body read from `inner`.
+    /// Decode the chunked body read from `inner`, without a size limit.
+    #[cfg(test)]
     pub fn new(inner: R) -> Self {
+        Chunked::with_limit(inner, u64::MAX)
+    }
+
+    /// Decode the chunked body read from `inner`, refusing a body larger
+    /// than `limit` bytes (an [`io::ErrorKind::InvalidData`] error whose
+    /// inner error is an [`HttpError::TooLarge`]).
+    pub fn with_limit(inner: R, limit: u64) -> Self {
         Chunked {
             inner,
             left: 0,
             done: false,
+            total: 0,
+            limit,
         }
     }
 
@@ -251,12 +333,39 @@ impl<R: BufRead> Read for Chunked<R> {
         if self.left == 0 {
             let l = self.line()?;
             let size = l.split(';').next().unwrap_or_default().trim();
-            self.left = u64::from_str_radix(size, 16).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size {l:?}"))
-            })?;
+            let bad =
+                || io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size {l:?}"));
+            if size.is_empty() || !size.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad());
+            }
+            self.left = u64::from_str_radix(size, 16).map_err(|_| bad())?;
+            if self.left > self.limit.saturating_sub(self.total) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    HttpError::TooLarge {
+                        what: "chunk size",
+                        size: self.total.saturating_add(self.left),
+                        limit: self.limit,
+                    },
+                ));
+            }
+            self.total += self.left;
             if self.left == 0 {
-                // Trailers up to the empty line.
-                while !self.line()?.is_empty() {}
+                // Trailers up to the empty line, bounded like the headers.
+                let mut trailers = 0;
+                loop {
+                    let l = self.line()?;
+                    if l.is_empty() {
+                        break;
+                    }
+                    trailers += l.len() + 2;
+                    if trailers > MAX_HEAD {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "trailers larger than 64 KiB",
+                        ));
+                    }
+                }
                 self.done = true;
                 return Ok(0);
             }
@@ -294,6 +403,11 @@ pub struct Options {
     /// `https`); default /etc/ssl/certs/ca-certificates.crt.
     #[cfg_attr(not(feature = "https"), allow(dead_code))]
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// The largest body accepted: a `Content-Length` or chunk size taking
+    /// it past this is refused before the body is read
+    /// ([`HttpError::TooLarge`]). `None`: no limit here (the caller's sink
+    /// may still refuse the bytes).
+    pub max_size: Option<u64>,
 }
 
 /// A connection: plain TCP, or TLS over it.
@@ -354,7 +468,14 @@ pub fn get(
         );
         stream.write_all(req.as_bytes())?;
         stream.flush()?;
-        let mut r = BufReader::with_capacity(256 * 1024, stream);
+        let mut r = BufReader::with_capacity(
+            256 * 1024,
+            Deadline {
+                inner: stream,
+                until: Instant::now().checked_add(opts.timeout),
+                timeout: opts.timeout,
+            },
+        );
         let mut head = Vec::new();
         loop {
             let before = head.len();
@@ -373,24 +494,40 @@ pub fn get(
             }
         }
         let h = parse_head(String::from_utf8_lossy(&head).trim_end())?;
+        // The body has the rate rule of the caller's sink instead.
+        r.get_mut().until = None;
         match h.status {
             200..=299 => {}
             301 | 302 | 303 | 307 | 308 => {
                 let loc = h
                     .location
                     .ok_or_else(|| HttpError::Protocol(format!("{} without Location", h.status)))?;
-                url = url.join(&loc)?;
+                url = url.redirect(&loc)?;
                 continue;
             }
             404 | 410 => return Err(HttpError::NotFound),
             s => return Err(HttpError::Status(s, h.reason)),
         }
+        let limit = opts.max_size.unwrap_or(u64::MAX);
         let total = if h.chunked { None } else { h.content_length };
+        if let Some(size) = total.filter(|&n| n > limit) {
+            return Err(HttpError::TooLarge {
+                what: "Content-Length",
+                size,
+                limit,
+            });
+        }
         let mut body: Box<dyn Read> = if h.chunked {
-            Box::new(Chunked::new(r))
+            Box::new(Chunked::with_limit(r, limit))
         } else if let Some(len) = h.content_length {
             Box::new(r.take(len))
         } else {
+            // RFC 9112 §6.3: the body ends when the server closes the
+            // connection. Nothing tells that end from a cut connection.
+            warn!(
+                "{url}: the server sent neither Content-Length nor chunked encoding; \
+                 the body ends where the connection closes, and a cut would go unnoticed"
+            );
             Box::new(r)
         };
         let mut buf = vec![0u8; 128 * 1024];
@@ -400,7 +537,7 @@ pub fn get(
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(unwrap_io(e)),
             };
             sink.write_all(&buf[..n])?;
             got += n as u64;
@@ -415,7 +552,45 @@ pub fn get(
         }
         return Ok(got);
     }
-    Err(HttpError::TooManyRedirects)
+    Err(HttpError::TooManyRedirects(url.to_string()))
+}
+
+/// A reader that fails once `until` has passed: the connection setup (TLS)
+/// and the response head must be complete within one timeout, however
+/// slowly a server trickles them (each read alone would be within it).
+struct Deadline<R> {
+    inner: R,
+    until: Option<Instant>,
+    timeout: Duration,
+}
+
+impl<R: Read> Read for Deadline<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.until.is_some_and(|u| Instant::now() >= u) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "no complete response head within {} s",
+                    self.timeout.as_secs_f64()
+                ),
+            ));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// An I/O error from the body reader: the [`HttpError`] it carries
+/// ([`Chunked`]'s limit), or the I/O error itself.
+fn unwrap_io(e: io::Error) -> HttpError {
+    if e.get_ref().is_some_and(|inner| inner.is::<HttpError>()) {
+        if let Some(inner) = e.into_inner() {
+            if let Ok(h) = inner.downcast::<HttpError>() {
+                return *h;
+            }
+        }
+        return HttpError::Protocol("body".into());
+    }
+    HttpError::Io(e)
 }
 
 /// TLS through rustls (ring provider), trusting the certificates of a PEM
@@ -531,6 +706,244 @@ mod test {
         }
     }
 
+    #[test]
+    fn chunk_sizes_are_checked_before_reading() {
+        // ffffffffffffffff: refused at its size line, no overflow, nothing read.
+        let body = b"ffffffffffffffff\r\nabc";
+        let mut out = Vec::new();
+        let e = Chunked::with_limit(&body[..], 1 << 20)
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(out.is_empty());
+        assert!(matches!(
+            unwrap_io(e),
+            HttpError::TooLarge {
+                what: "chunk size",
+                size: u64::MAX,
+                limit: 1048576
+            }
+        ),);
+        // The sizes add up: the second chunk takes the body over the limit.
+        let body = b"8\r\n12345678\r\n9\r\n123456789\r\n0\r\n\r\n";
+        let mut out = Vec::new();
+        let e = Chunked::with_limit(&body[..], 16)
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert_eq!(out, b"12345678");
+        assert!(unwrap_io(e)
+            .to_string()
+            .contains("more than the size limit of 16 bytes"));
+        // Without a limit, sizes summing past u64::MAX do not overflow.
+        let body = b"8000000000000000\r\n";
+        let mut c = Chunked::new(&body[..]);
+        c.total = 1 << 63;
+        assert!(c.read(&mut [0u8; 16]).is_err());
+        // Signs, spaces inside and 17 digits are not chunk sizes.
+        for bad in [
+            &b"+5\r\nabcde\r\n"[..],
+            b"1 0\r\n",
+            b"10000000000000000\r\n",
+        ] {
+            assert!(Chunked::new(bad).read_to_end(&mut Vec::new()).is_err());
+        }
+        // Endless trailers are cut at 64 KiB.
+        let mut body = b"0\r\n".to_vec();
+        while body.len() < 200_000 {
+            body.extend_from_slice(b"X-Trailer: yes\r\n");
+        }
+        let e = Chunked::new(&body[..])
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(e.to_string().contains("trailers"), "{e}");
+    }
+
+    #[test]
+    fn redirects_never_downgrade_https() {
+        let https = Url {
+            tls: true,
+            host: "boot.example".into(),
+            port: 443,
+            path: "/pxelinux.cfg/default".into(),
+        };
+        let e = https.redirect("http://boot.example/evil").unwrap_err();
+        assert!(matches!(e, HttpError::Downgrade(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "refused a redirect from https:// to http://boot.example/evil (redirect scheme downgrade)"
+        );
+        // Relative targets keep https; http → http is fine.
+        if cfg!(feature = "https") {
+            assert!(https.redirect("/other").unwrap().tls);
+        }
+        let http = Url::parse("http://h/a").unwrap();
+        assert_eq!(
+            http.redirect("http://o/b").unwrap().to_string(),
+            "http://o/b"
+        );
+        assert_eq!(
+            Url::parse("http://h:8080/x?y").unwrap().to_string(),
+            "http://h:8080/x?y"
+        );
+    }
+
+    fn opts(timeout: Duration, max_size: Option<u64>) -> Options {
+        Options {
+            timeout,
+            dns: vec![],
+            ca_bundle: None,
+            max_size,
+        }
+    }
+
+    /// A server on loopback: for each connection, after the request head,
+    /// `answer(connection number, stream)`.
+    fn server(answer: impl Fn(usize, std::net::TcpStream) + Send + 'static) -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for (i, s) in l.incoming().enumerate() {
+                let Ok(mut s) = s else { return };
+                let mut req = Vec::new();
+                let mut byte = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                    req.push(byte[0]);
+                }
+                answer(i, s);
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn body_framing() {
+        // Cut before Content-Length: an error.
+        let port = server(|_, mut s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        });
+        let o = opts(Duration::from_secs(5), None);
+        let e = get(
+            &format!("http://127.0.0.1:{port}/k"),
+            &o,
+            &mut Vec::new(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("closed after 3 of 10 bytes"), "{e}");
+        // Cut before the last chunk: an error.
+        let port = server(|_, mut s| {
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+        });
+        let e = get(
+            &format!("http://127.0.0.1:{port}/k"),
+            &o,
+            &mut Vec::new(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("chunked body"), "{e}");
+        // Neither: accepted (with a warning naming the URL).
+        let port = server(|_, mut s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nabc");
+        });
+        let mut out = Vec::new();
+        get(
+            &format!("http://127.0.0.1:{port}/k"),
+            &o,
+            &mut out,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(out, b"abc");
+        // Two different lengths: refused.
+        assert!(parse_head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4").is_err());
+        assert!(parse_head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3").is_ok());
+    }
+
+    /// A Content-Length above the limit is refused at once, before the
+    /// body (the server sends none and keeps the connection open).
+    #[test]
+    fn a_content_length_above_the_limit_is_refused_before_the_body() {
+        let port = server(|_, mut s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n");
+            std::thread::sleep(Duration::from_secs(10));
+        });
+        let started = Instant::now();
+        let e = get(
+            &format!("http://127.0.0.1:{port}/k"),
+            &opts(Duration::from_secs(5), Some(1 << 20)),
+            &mut Vec::new(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                HttpError::TooLarge {
+                    size: 1099511627776,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_redirect_loop_ends_with_a_clear_error() {
+        let port = server(|i, mut s| {
+            let _ = write!(
+                s,
+                "HTTP/1.1 302 Found\r\nLocation: /loop{}\r\nContent-Length: 0\r\n\r\n",
+                i % 2
+            );
+        });
+        let e = get(
+            &format!("http://127.0.0.1:{port}/start"),
+            &opts(Duration::from_secs(5), None),
+            &mut Vec::new(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("more than 5 redirects (a redirect loop?), the last to http://127.0.0.1:{port}/loop1")
+        );
+    }
+
+    /// A head trickled a byte at a time, each within the read timeout,
+    /// still ends at the timeout.
+    #[test]
+    fn a_trickled_head_times_out() {
+        let port = server(|_, mut s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Slow: ");
+            for _ in 0..100 {
+                if s.write_all(b"z").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let started = Instant::now();
+        let e = get(
+            &format!("http://127.0.0.1:{port}/k"),
+            &opts(Duration::from_millis(500), None),
+            &mut Vec::new(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no complete response head within 0.5 s"),
+            "{e}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     /// Against a real socket: a tiny server thread speaking chunked after a redirect.
     #[test]
     fn get_follows_redirect_and_decodes_chunked() {
@@ -554,11 +967,7 @@ mod test {
             }
         });
         let mut out = Vec::new();
-        let opts = Options {
-            timeout: Duration::from_secs(5),
-            dns: vec![],
-            ca_bundle: None,
-        };
+        let opts = opts(Duration::from_secs(5), None);
         let n = get(
             &format!("http://127.0.0.1:{port}/start"),
             &opts,

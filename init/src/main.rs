@@ -32,19 +32,33 @@ USAGE:
   pxeinit boot [--interface IF] [--dry-run] [--label L] [--server ADDR]
                [--config PATH|URL] [--uuid UUID] [--timeout SECONDS]
                [--ca-bundle PEM] [--trust-key KEY.pub ...]
+               [--max-size SIZE] [--speed-limit N --speed-time S]
                [--append-cmdline 'pxe.* settings']
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
       lookup, download of kernel and initrd, then kexec. With --dry-run,
       print the plan as JSON instead of loading it. With --trust-key
       (minisign public key, repeatable), every config, kernel and initrd
       must have a PATH.minisig by a trusted key that names the file.
+      The flags win over the same settings in --append-cmdline.
   pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
                 [--ca-bundle PEM] [--no-sha256] [--trust-key KEY.pub ...]
+                [--max-size SIZE] [--speed-limit N --speed-time S]
       Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
       benchmarks. With --trust-key, URL.minisig must verify (else exit 2
-      and nothing is written to FILE); `verified` names the key.
+      and nothing is written to FILE); `verified` names the key. FILE is
+      written as FILE.part and renamed when the download is complete: a
+      failed download exits 2 and leaves no FILE (an existing one is kept).
+
+  Bounds (both commands; as pxe.maxsize=, pxe.minrate=, pxe.stalltime=):
+      --max-size SIZE   refuse a file larger than SIZE bytes (suffixes K, M,
+                        G): at once when the server announces more (TFTP
+                        tsize, HTTP Content-Length), else when it is reached.
+                        Default: half of MemAvailable less 64 MiB (the kexec
+                        copy); configs at most 4 MiB each, 16 MiB in all.
+      --speed-limit N   abort a download slower than N bytes/s (suffixes K,
+      --speed-time S    M) over S seconds; default 1K over 30 s, 0 = off.
   pxeinit version
   pxeinit help
 
@@ -107,6 +121,10 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
                 .ok_or_else(|| format!("{name} {v}: expected a number from 1 to 65535"))
         };
         match a {
+            Long("help") | Short('h') => {
+                print!("{USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
             Value(v) if url.is_none() => url = Some(v.to_string_lossy().into_owned()),
             Short('o') | Long("output") => {
                 out = Some(
@@ -120,6 +138,11 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             Long("windowsize") => dl.tftp.windowsize = num(&mut p, "--windowsize")?,
             Long("no-tsize") => dl.tftp.tsize = false,
             Long("no-sha256") => dl.sha256 = false,
+            Long("max-size") => dl.limits.max_size = Some(size_arg(&mut p, "--max-size")?),
+            Long("speed-limit") => dl.limits.min_rate = rate_arg(&mut p)?,
+            Long("speed-time") => {
+                dl.limits.stall_time = std::time::Duration::from_secs(stall_arg(&mut p)?)
+            }
             Long("ca-bundle") => {
                 dl.ca_bundle = Some(p.value().map_err(|e| e.to_string())?.into());
             }
@@ -137,10 +160,7 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
         // Verified: into a sealed memfd first, so that a refused download
         // leaves no FILE behind.
         _ if dl.trust.is_on() => fetch_verified(&dl, &url, out.as_deref()),
-        Some(path) => {
-            let mut f = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
-            dl.fetch_to_file(&url, &mut f)
-        }
+        Some(path) => fetch_to_path(&dl, &url, path),
         None => dl.fetch_into(&url, &mut std::io::sink()),
     }
     .map_err(|e| e.to_string())?;
@@ -172,13 +192,93 @@ fn fetch_verified(
     Ok(t)
 }
 
-fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
+/// Download `url` to `path` through `path.part`, renamed when complete;
+/// the partial file is removed on failure. A `path` that exists and is not
+/// a regular file (`/dev/null`, a FIFO) is written directly.
+fn fetch_to_path(
+    dl: &fetch::Downloader,
+    url: &str,
+    path: &str,
+) -> Result<fetch::Transfer, fetch::FetchError> {
+    let local = |e: std::io::Error, p: &str| {
+        fetch::FetchError::Local(std::io::Error::new(e.kind(), format!("{p}: {e}")))
+    };
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if special {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| local(e, path))?;
+        return dl.fetch_to_file(url, &mut f);
+    }
+    let part = format!("{path}.part");
+    let mut f = std::fs::File::create(&part).map_err(|e| local(e, &part))?;
+    match dl.fetch_to_file(url, &mut f) {
+        Ok(t) => {
+            drop(f);
+            std::fs::rename(&part, path).map_err(|e| local(e, path))?;
+            Ok(t)
+        }
+        Err(e) => {
+            drop(f);
+            let _ = std::fs::remove_file(&part);
+            Err(e)
+        }
+    }
+}
+
+/// The value of `--max-size`: a size in bytes (suffixes K, M, G, T).
+fn size_arg(p: &mut lexopt::Parser, name: &str) -> Result<u64, String> {
+    let v = p.value().map_err(|e| e.to_string())?;
+    let v = v.to_string_lossy();
+    cmdline::parse_size(&v)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{name} {v}: expected a size in bytes, optionally with K, M or G"))
+}
+
+/// The value of `--speed-limit`: bytes per second (suffixes K, M), 0 = off.
+fn rate_arg(p: &mut lexopt::Parser) -> Result<u64, String> {
+    let v = p.value().map_err(|e| e.to_string())?;
+    let v = v.to_string_lossy();
+    cmdline::parse_size(&v)
+        .filter(|n| *n <= cmdline::MAX_MIN_RATE)
+        .ok_or_else(|| {
+            format!("--speed-limit {v}: expected bytes per second (K, M suffixes), up to 1G")
+        })
+}
+
+/// The value of `--speed-time`: seconds.
+fn stall_arg(p: &mut lexopt::Parser) -> Result<u64, String> {
+    let v = p.value().map_err(|e| e.to_string())?;
+    let v = v.to_string_lossy();
+    v.parse::<u64>()
+        .ok()
+        .filter(|n| (1..=cmdline::MAX_STALL_TIME).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "--speed-time {v}: expected seconds from 1 to {}",
+                cmdline::MAX_STALL_TIME
+            )
+        })
+}
+
+/// What `pxeinit boot` was asked besides [`boot::Options`].
+#[derive(Debug, Default)]
+struct BootCli {
+    iface: Option<String>,
+    uuid: Option<String>,
+    timeout: Option<u64>,
+    help: bool,
+}
+
+/// Parse `pxeinit boot`'s arguments into `opts`. The flags become
+/// settings directly (a value with spaces stays whole: `--label 'install
+/// foo=1'`), on top of what `--append-cmdline` sets, whatever the order.
+fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<BootCli, String> {
     use lexopt::prelude::*;
-    let mut iface = None;
+    let mut cli = BootCli::default();
     let mut extra = String::new();
-    let mut opts = boot::Options::default();
-    let mut uuid = None;
-    let mut timeout = None;
+    let mut flags = cmdline::Settings::default();
     while let Some(a) = p.next().map_err(|e| e.to_string())? {
         let val = |p: &mut lexopt::Parser| -> Result<String, String> {
             p.value()
@@ -186,30 +286,74 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
                 .map(|v| v.to_string_lossy().into_owned())
         };
         match a {
-            Long("interface") | Short('i') => iface = Some(val(&mut p)?),
+            Long("help") | Short('h') => {
+                cli.help = true;
+                return Ok(cli);
+            }
+            Long("interface") | Short('i') => cli.iface = Some(val(p)?),
             Long("dry-run") | Short('n') => opts.dry_run = true,
-            Long("label") => extra.push_str(&format!(" pxe.label={}", val(&mut p)?)),
-            Long("server") => extra.push_str(&format!(" pxe.server={}", val(&mut p)?)),
-            Long("config") => extra.push_str(&format!(" pxe.config={}", val(&mut p)?)),
-            Long("uuid") => uuid = Some(val(&mut p)?),
+            Long("label") => flags.label = Some(val(p)?),
+            Long("server") => {
+                let v = val(p)?;
+                let a = v
+                    .parse()
+                    .map_err(|_| format!("--server {v}: not an IPv4 address"))?;
+                flags.server = Some(a);
+            }
+            Long("config") => flags.config = Some(val(p)?),
+            Long("uuid") => cli.uuid = Some(val(p)?),
             Long("timeout") => {
-                let v = val(&mut p)?;
-                timeout = Some(
+                let v = val(p)?;
+                cli.timeout = Some(
                     v.parse::<u64>()
-                        .map_err(|_| format!("--timeout {v}: not a number of seconds"))?,
+                        .ok()
+                        .filter(|t| (1..=cmdline::MAX_TIMEOUT).contains(t))
+                        .ok_or_else(|| {
+                            format!(
+                                "--timeout {v}: expected seconds from 1 to {}",
+                                cmdline::MAX_TIMEOUT
+                            )
+                        })?,
                 );
             }
-            Long("ca-bundle") => extra.push_str(&format!(" pxe.cacert={}", val(&mut p)?)),
-            Long("trust-key") => opts.trust.add_file(std::path::Path::new(&val(&mut p)?))?,
+            Long("ca-bundle") => flags.ca_bundle = Some(val(p)?),
+            Long("trust-key") => opts.trust.add_file(std::path::Path::new(&val(p)?))?,
+            Long("max-size") => flags.max_size = Some(size_arg(p, "--max-size")?),
+            Long("speed-limit") => flags.min_rate = Some(rate_arg(p)?),
+            Long("speed-time") => flags.stall_time = Some(stall_arg(p)?),
             Long("append-cmdline") => {
                 extra.push(' ');
-                extra.push_str(&val(&mut p)?);
+                extra.push_str(&val(p)?);
             }
-            Long("debug") | Short('v') => extra.push_str(" pxe.debug"),
+            Long("debug") | Short('v') => flags.debug = true,
             _ => return Err(a.unexpected().to_string()),
         }
     }
-    opts.settings = cmdline::parse(&extra);
+    let mut s = cmdline::parse(&extra);
+    s.label = flags.label.or(s.label);
+    s.server = flags.server.or(s.server);
+    s.config = flags.config.or(s.config);
+    s.ca_bundle = flags.ca_bundle.or(s.ca_bundle);
+    s.max_size = flags.max_size.or(s.max_size);
+    s.min_rate = flags.min_rate.or(s.min_rate);
+    s.stall_time = flags.stall_time.or(s.stall_time);
+    s.debug |= flags.debug;
+    opts.settings = s;
+    Ok(cli)
+}
+
+fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
+    let mut opts = boot::Options::default();
+    let BootCli {
+        iface,
+        uuid,
+        timeout,
+        help,
+    } = parse_boot_args(&mut p, &mut opts)?;
+    if help {
+        print!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
     logging::init(opts.settings.debug);
     opts.trust = opts.trust.unless_off(opts.settings.verify_off);
     for w in &opts.settings.warnings {
@@ -240,5 +384,77 @@ fn boot_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             }
         }
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn boot_args(args: &[&str]) -> Result<(boot::Options, BootCli), String> {
+        let mut p = lexopt::Parser::from_args(args.iter().copied());
+        let mut opts = boot::Options::default();
+        let cli = parse_boot_args(&mut p, &mut opts)?;
+        Ok((opts, cli))
+    }
+
+    /// `--label 'install foo=1'` used to be re-joined into a command line
+    /// and split on whitespace: `foo=1` was lost.
+    #[test]
+    fn boot_flags_keep_their_values_whole() {
+        let (o, cli) = boot_args(&[
+            "--label",
+            "install foo=1",
+            "--config",
+            "http://h/a b.cfg",
+            "--append-cmdline",
+            "pxe.label=other pxe.timeout=9 pxe.minrate=0",
+            "--server",
+            "10.0.0.1",
+            "--max-size",
+            "64M",
+            "--speed-time",
+            "5",
+            "--interface",
+            "eth1",
+            "--timeout",
+            "7",
+            "-v",
+        ])
+        .unwrap();
+        let s = &o.settings;
+        assert_eq!(s.label.as_deref(), Some("install foo=1"));
+        assert_eq!(s.config.as_deref(), Some("http://h/a b.cfg"));
+        assert_eq!(s.server, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(s.timeout, Some(9));
+        assert_eq!(
+            (s.max_size, s.min_rate, s.stall_time),
+            (Some(64 << 20), Some(0), Some(5))
+        );
+        assert!(s.debug);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!((cli.iface.as_deref(), cli.timeout), (Some("eth1"), Some(7)));
+        // --append-cmdline alone still works, warnings and all.
+        let (o, _) = boot_args(&["--append-cmdline", "pxe.label=x pxe.maxsize=1Q"]).unwrap();
+        assert_eq!(o.settings.label.as_deref(), Some("x"));
+        assert_eq!(o.settings.warnings.len(), 1);
+    }
+
+    #[test]
+    fn bad_boot_flags_are_errors() {
+        for args in [
+            &["--max-size", "12X"][..],
+            &["--max-size", "0"],
+            &["--speed-limit", "fast"],
+            &["--speed-time", "0"],
+            &["--speed-time", "99999999999999999999"],
+            &["--timeout", "18446744073709551615"],
+            &["--server", "boot.example"],
+        ] {
+            let e = boot_args(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} accepted"));
+            assert!(e.starts_with(args[0]), "{args:?}: {e}");
+        }
     }
 }

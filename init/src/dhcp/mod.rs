@@ -388,7 +388,16 @@ impl Exchange<'_> {
     }
 
     fn clamp(&self, t: Instant) -> Instant {
-        t.min(self.start + self.cfg.limit)
+        clamp_to_limit(t, self.start, self.cfg.limit)
+    }
+}
+
+/// `t`, but no later than `start + limit`; a limit too large for the
+/// clock (a huge `pxe.timeout=`) does not overflow, it bounds nothing.
+fn clamp_to_limit(t: Instant, start: Instant, limit: Duration) -> Instant {
+    match start.checked_add(limit) {
+        Some(end) => t.min(end),
+        None => t,
     }
 }
 
@@ -519,6 +528,20 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease, DhcpE
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// A huge limit (`pxe.timeout=18446744073709551615`) used to overflow
+    /// `Instant + Duration` and panic PID 1.
+    #[test]
+    fn a_huge_limit_does_not_overflow() {
+        let now = Instant::now();
+        let t = now + Duration::from_secs(4);
+        assert_eq!(clamp_to_limit(t, now, Duration::MAX), t);
+        assert_eq!(clamp_to_limit(t, now, Duration::from_secs(u64::MAX)), t);
+        assert_eq!(
+            clamp_to_limit(t, now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+    }
 
     #[test]
     fn backoff_follows_rfc2131() {

@@ -395,10 +395,27 @@ impl fmt::Display for Target<'_> {
     }
 }
 
+impl TftpError {
+    /// What happened, without the `tftp://SERVER/PATH: ` that the
+    /// `Display` form starts with (for a caller that names the file
+    /// itself).
+    pub fn reason(&self) -> impl fmt::Display + '_ {
+        Reason(self)
+    }
+}
+
 impl fmt::Display for TftpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.target())?;
-        match self {
+        write!(f, "{}: {}", self.target(), self.reason())
+    }
+}
+
+/// [`TftpError::reason`].
+struct Reason<'a>(&'a TftpError);
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             TftpError::NotFound { message, .. } => {
                 write!(f, "file not found (server said {:?})", message)
             }
@@ -1374,8 +1391,12 @@ fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-    ) || e.raw_os_error() == Some(libc::ENOBUFS)
-        || is_icmp_error(e)
+    ) || matches!(
+        e.raw_os_error(),
+        // ENOBUFS: a full queue. The others: the interface is being reset
+        // (net::RxWatch) and has no address or route for a moment.
+        Some(libc::ENOBUFS | libc::ENETDOWN | libc::ENETUNREACH | libc::ENODEV | libc::EADDRNOTAVAIL)
+    ) || is_icmp_error(e)
 }
 
 /// Errors that `IP_RECVERR` reports on a socket call for an ICMP error
