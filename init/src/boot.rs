@@ -290,9 +290,6 @@ impl BootContext {
             });
         let server = s.server.or(named).or_else(|| lease.boot_server());
         let mut dl = Downloader::new(server, mtu);
-        // TFTP answers come from a new port of the server: bound to the
-        // boot interface, they cannot leave through another one.
-        dl.tftp.bind_device = Some(iface.name.clone());
         dl.dns = lease.dns.clone();
         dl.sha256 = opts.dry_run;
         dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
@@ -737,16 +734,10 @@ impl Fetcher for System {
         downloads: &mut Vec<(String, Transfer)>,
     ) -> Result<Files, BootError> {
         let local = |e| BootError::Fetch(FetchError::Local(e));
-        let mut link = Link {
-            dl: ctx.downloader.clone(),
-            iface: ctx.iface.clone(),
-            lease: &ctx.lease,
-            watch: net::RxWatch::start(&ctx.iface.name),
-            recoveries: 0,
-        };
+        let mut link = Link::new(ctx);
         info!("kernel {}", p.kernel);
         let mut kernel = fetch::memfile("kernel").map_err(local)?;
-        let t = link.fetch(&ctx.downloader, p.kernel, &mut kernel, false)?;
+        let t = link.fetch(p.kernel, &mut kernel, false)?;
         info!("kernel: {} bytes in {:.2} s", t.bytes, t.seconds);
         downloads.push((p.kernel.to_string(), t));
         let mut initrd = None;
@@ -759,7 +750,7 @@ impl Fetcher for System {
                 // one 4-byte aligned.
                 let pad = (4 - total % 4) % 4;
                 f.write_all(&vec![0u8; pad as usize]).map_err(local)?;
-                let t = link.fetch(&ctx.downloader, path, &mut f, p.initrd.len() > 1)?;
+                let t = link.fetch(path, &mut f, p.initrd.len() > 1)?;
                 info!("initrd: {} bytes in {:.2} s", t.bytes, t.seconds);
                 total += pad + t.bytes;
                 downloads.push((path.clone(), t));
@@ -793,90 +784,67 @@ impl Console for System {
     }
 }
 
-/// The boot interface during payload downloads, with the receive watch
-/// that tells a stuck device (docs/virtio-net-rx-wedge.md) from a server
-/// that went quiet.
-struct Link<'a> {
+/// The boot interface during payload downloads: a receive watch
+/// ([`net::RxWatch`]) resets a device whose receive side stopped while the
+/// download goes on; a download that failed all the same after such a
+/// reset is made again from the start (TFTP cannot resume).
+struct Link {
     dl: Downloader,
-    iface: net::Interface,
-    lease: &'a Lease,
     watch: net::RxWatch,
-    recoveries: u32,
+    restarts: u32,
 }
 
-impl Link<'_> {
-    /// Device resets per boot attempt.
-    const MAX_RECOVERIES: u32 = 3;
+impl Link {
+    /// Downloads made again per boot attempt.
+    const MAX_RESTARTS: u32 = 3;
 
-    /// Append `path` to `file`. When the download fails while the
-    /// interface has been sending into a receive side that stopped, reset
-    /// the device (rebind its driver), configure the address again and
-    /// download the file again from the start. `part`: one of several
-    /// files concatenated into `file` ([`Downloader::fetch_part`]).
-    fn fetch(
-        &mut self,
-        dl: &Downloader,
-        path: &str,
-        file: &mut File,
-        part: bool,
-    ) -> Result<Transfer, BootError> {
-        let local = |e| BootError::Fetch(FetchError::Local(e));
-        let start = file.stream_position().map_err(local)?;
-        loop {
-            let r = match part {
-                true => dl.fetch_part(path, file),
-                false => dl.fetch_to_file(path, file),
-            };
-            let err = match r {
-                Ok(t) => return Ok(t),
-                Err(e) => e,
-            };
-            let stuck = match (&err, self.watch.stuck_for()) {
-                (
-                    FetchError::NotFound(_) | FetchError::Local(_) | FetchError::Refused { .. },
-                    _,
-                )
-                | (_, None) => None,
-                (_, Some(d)) => Some(d),
-            };
-            let Some(stuck) = stuck.filter(|_| self.recoveries < Self::MAX_RECOVERIES) else {
-                return Err(BootError::Fetch(err));
-            };
-            self.recoveries += 1;
-            warn!(
-                "{err}; {} has received nothing for {:.1} s while sending: resetting the device and downloading again ({}/{})",
-                self.iface.name,
-                stuck.as_secs_f64(),
-                self.recoveries,
-                Self::MAX_RECOVERIES
-            );
-            self.reset()?;
-            file.set_len(start).map_err(local)?;
-            file.seek(SeekFrom::Start(start)).map_err(local)?;
+    fn new(ctx: &BootContext) -> Link {
+        let l = &ctx.lease;
+        let addr = net::Addressing {
+            address: l.address,
+            netmask: l.netmask,
+            gateway: l.gateway(),
+        };
+        Link {
+            dl: ctx.downloader.clone(),
+            watch: net::RxWatch::start(&ctx.iface, addr),
+            restarts: 0,
         }
     }
 
-    fn reset(&mut self) -> Result<(), BootError> {
-        let t0 = Instant::now();
-        let i = net::rebind(&self.iface).map_err(BootError::Net)?;
-        net::link_up(&i.name).map_err(BootError::Net)?;
-        if !net::wait_carrier(&i.name, Duration::from_secs(10)) {
-            warn!("{}: no carrier 10 s after the device reset", i.name);
+    /// Append `path` to `file` (as one `part` of several concatenated
+    /// files: [`Downloader::fetch_part`]), again from the start when it
+    /// failed after the watch reset the device.
+    fn fetch(&mut self, path: &str, file: &mut File, part: bool) -> Result<Transfer, BootError> {
+        let local = |e| BootError::Fetch(FetchError::Local(e));
+        let start = file.stream_position().map_err(local)?;
+        loop {
+            let before = self.watch.state().resets;
+            let got = match part {
+                true => self.dl.fetch_part(path, file),
+                false => self.dl.fetch_to_file(path, file),
+            };
+            let err = match got {
+                Ok(t) => return Ok(t),
+                Err(e) => e,
+            };
+            let st = self.watch.state();
+            let reset_during = st.resets > before && st.failed.is_none();
+            if matches!(err, FetchError::NotFound(_) | FetchError::Local(_))
+                || !reset_during
+                || self.restarts >= Self::MAX_RESTARTS
+            {
+                return Err(BootError::Fetch(err));
+            }
+            self.restarts += 1;
+            warn!(
+                "{err}; the device was reset during the download: downloading {path} again ({}/{})",
+                self.restarts,
+                Self::MAX_RESTARTS
+            );
+            file.set_len(start).map_err(local)?;
+            file.seek(SeekFrom::Start(start)).map_err(local)?;
         }
-        let l = self.lease;
-        net::configure(&i.name, l.address, l.netmask, l.gateway()).map_err(BootError::Net)?;
-        info!(
-            "{}: device reset, {} configured again in {:.2} s",
-            i.name,
-            l.address,
-            t0.elapsed().as_secs_f64()
-        );
-        self.watch = net::RxWatch::start(&i.name);
-        if self.dl.tftp.bind_device.is_some() {
-            self.dl.tftp.bind_device = Some(i.name.clone());
-        }
-        self.iface = i;
-        Ok(())
     }
 }
 

@@ -165,23 +165,27 @@ impl Drop for Lab {
     }
 }
 
-/// The libvirt setup: dnsmasq's DHCP (fixed address from the hosts file),
-/// its TFTP server for pxelinux.0, the config (chosen by the hex IP that
-/// dnsmasq leased) and the payloads; the target boots.
-#[test]
-fn dnsmasq_on_tap_in_netns() {
-    if !need("dnsmasq_on_tap_in_netns", &["ip", "dnsmasq"]) {
-        return;
+/// Whether a TAP test can run here (root, the programs).
+fn can_run(test: &str) -> bool {
+    if !need(test, &["ip", "dnsmasq"]) {
+        return false;
     }
     if !is_root() {
         netboot_image::testenv::skip_or_fail(
-            "dnsmasq_on_tap_in_netns",
+            test,
             "needs root (network namespace, TAP device)",
             netboot_image::testenv::REQUIRE_ROOT_VAR,
         );
-        return;
+        return false;
     }
-    let root = tftp_root("dnsmasq-tap/tftp");
+    true
+}
+
+/// The TFTP root `target/qemu-tests/NAME/tftp`: pxelinux.0, the Debian
+/// kernel, a busybox target and the guest's config (by its hex IP, in
+/// CRLF), beside a `default` that must lose. Returns (root, work dir).
+fn tftp_tree(name: &str) -> (PathBuf, PathBuf) {
+    let root = tftp_root(&format!("{name}/tftp"));
     let work = root.parent().expect("parent").to_path_buf();
     put(&root, "images/debian/linux", debian_kernel());
     put(
@@ -205,23 +209,40 @@ fn dnsmasq_on_tap_in_netns() {
          \tAPPEND console=ttysclp0 net=libvirt-default\r\n\
          \tIPAPPEND 1\r\n",
     );
+    (root, work)
+}
+
+/// The guest on the lab's TAP device, with `device` options.
+fn guest(lab: &Lab, device: &str) -> Guest {
+    Guest {
+        netns: Some(lab.ns.clone()),
+        extra: vec![
+            "-netdev".into(),
+            "tap,id=n0,ifname=vnet0,script=no,downscript=no".into(),
+            "-device".into(),
+            format!("virtio-net-ccw,netdev=n0,bootindex=1,mac={GUEST_MAC}{device}"),
+        ],
+        echo: echo(),
+        ..Default::default()
+    }
+}
+
+/// The libvirt setup: dnsmasq's DHCP (fixed address from the hosts file),
+/// its TFTP server for pxelinux.0, the config (chosen by the hex IP that
+/// dnsmasq leased) and the payloads; the target boots.
+#[test]
+fn dnsmasq_on_tap_in_netns() {
+    if !can_run("dnsmasq_on_tap_in_netns") {
+        return;
+    }
+    let (root, work) = tftp_tree("dnsmasq-tap");
     let _l = qemu_lock();
     let lab = Lab::up(&work, &root);
     // The device as libvirt gives it by default (event_idx on): under TCG
     // its receive side stops now and then (docs/virtio-net-rx-wedge.md),
     // and pxeinit must notice, reset the device and carry on within the
     // same attempt. This is the one test that keeps that device.
-    let g = Guest {
-        netns: Some(lab.ns.clone()),
-        extra: vec![
-            "-netdev".into(),
-            "tap,id=n0,ifname=vnet0,script=no,downscript=no".into(),
-            "-device".into(),
-            format!("virtio-net-ccw,netdev=n0,bootindex=1,mac={GUEST_MAC}"),
-        ],
-        echo: echo(),
-        ..Default::default()
-    };
+    let g = guest(&lab, "");
     let con = g
         .run(&["TARGET-CMDLINE", "(attempt 2)"], Duration::from_secs(300))
         .expect("qemu");
@@ -279,5 +300,80 @@ fn dnsmasq_on_tap_in_netns() {
     assert!(
         acks >= 2,
         "expected leases for the firmware and pxeinit, dnsmasq acked {acks}:\n{log}"
+    );
+}
+
+/// A receive side that stops mid-download, made to happen: when the guest
+/// starts on the kernel, the host takes the TAP device down (the guest
+/// still transmits into it but receives nothing, as in the wedge of
+/// docs/virtio-net-rx-wedge.md), and brings it back only once pxeinit says
+/// it is resetting its device. pxeinit must notice within seconds, reset
+/// the device, configure its address again and finish the boot in the
+/// same attempt.
+#[test]
+fn receive_stall_mid_download_is_recovered() {
+    let test = "receive_stall_mid_download_is_recovered";
+    if !can_run(test) {
+        return;
+    }
+    let (root, work) = tftp_tree("dnsmasq-tap-stall");
+    let _l = qemu_lock();
+    let lab = Lab::up(&work, &root);
+    let g = guest(&lab, ",event_idx=off");
+    let ns = lab.ns.clone();
+    let link = |state: &str| {
+        sh(&["ip", "netns", "exec", &ns, "ip", "link", "set", "vnet0", state]);
+    };
+    let mut down_at = None;
+    let mut up_at = None;
+    let t0 = Instant::now();
+    let con = g
+        .run_with(
+            &["TARGET-CMDLINE", "(attempt 2)"],
+            Duration::from_secs(300),
+            &mut |line| {
+                if down_at.is_none() && line.contains("pxeinit: kernel images/debian/linux") {
+                    std::thread::sleep(Duration::from_millis(300));
+                    link("down");
+                    down_at = Some(t0.elapsed());
+                } else if down_at.is_some() && up_at.is_none() && line.contains("resetting the device") {
+                    link("up");
+                    up_at = Some(t0.elapsed());
+                }
+            },
+        )
+        .expect("qemu");
+    report(test, &con);
+    let (Some(down), Some(up)) = (down_at, up_at) else {
+        panic!(
+            "the link went down at {down_at:?}, pxeinit said nothing of a stall:\n{}",
+            con.text()
+        );
+    };
+    eprintln!(
+        "{test}: TAP down at {:.1} s, pxeinit reset its device {:.1} s later",
+        down.as_secs_f64(),
+        (up - down).as_secs_f64()
+    );
+    assert!(
+        con.find("boot failed").is_none(),
+        "the attempt failed:\n{}\ndnsmasq log:\n{}",
+        con.text(),
+        lab.log()
+    );
+    assert_in_order(
+        &con,
+        &[
+            "pxeinit: kernel images/debian/linux",
+            "received nothing for",
+            "configured again",
+            "booting the new kernel",
+            "TARGET-CMDLINE: console=ttysclp0 net=libvirt-default",
+        ],
+    );
+    assert!(
+        up - down < Duration::from_secs(10),
+        "the stall took {:.1} s to notice",
+        (up - down).as_secs_f64()
     );
 }

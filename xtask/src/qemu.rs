@@ -112,6 +112,18 @@ impl Guest {
     /// Start QEMU and read its console until a line contains `until`, QEMU
     /// exits, or `limit` passes. QEMU is killed on return.
     pub fn run(&self, until: &[&str], limit: Duration) -> Result<Console> {
+        self.run_with(until, limit, &mut |_| {})
+    }
+
+    /// [`Guest::run`], calling `on_line` with each console line as it
+    /// comes (a test acts on the guest's progress: takes a link down when
+    /// a download starts, say).
+    pub fn run_with(
+        &self,
+        until: &[&str],
+        limit: Duration,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Console> {
         let mut cmd = self.command();
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -158,6 +170,7 @@ impl Guest {
                         eprintln!("[{t:7.3}] {line}");
                     }
                     let hit = until.iter().any(|u| line.contains(u));
+                    on_line(&line);
                     con.lines.push((t, line));
                     if hit {
                         break;
