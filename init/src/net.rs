@@ -274,58 +274,127 @@ pub fn packet_counters(name: &str) -> Option<(u64, u64)> {
     Some((read("rx_packets")?, read("tx_packets")?))
 }
 
-/// Watches one interface for a receive side that has stopped while the
-/// transmit side goes on: QEMU 7.2's TCG virtio-ccw path loses a receive
-/// notification now and then (docs/virtio-net-rx-wedge.md), after which the
-/// guest driver never looks at its receive ring again. Sampled every
-/// 250 ms on a thread of its own; stopped on drop.
+/// Watches the boot interface for a receive side that has stopped while
+/// the transmit side goes on (QEMU 7.2's TCG virtio-ccw path loses a
+/// receive notification now and then, after which the guest driver never
+/// looks at its receive ring again: docs/virtio-net-rx-wedge.md), and
+/// heals it in place: the device is reset by rebinding its driver and the
+/// address and default route are configured again, while the download
+/// goes on. A TCP connection survives that (its segments are
+/// retransmitted); a TFTP transfer does when the server resends within
+/// its own timeout. Sampled every 250 ms on a thread of its own; stopped
+/// on drop.
 pub struct RxWatch {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Milliseconds the receive counter has been frozen while at least
-    /// [`RxWatch::MIN_SENT`] packets went out; 0 while it moves.
-    stuck_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    state: std::sync::Arc<std::sync::Mutex<WatchState>>,
+}
+
+/// What the watch has seen and done.
+#[derive(Debug, Clone)]
+pub struct WatchState {
+    /// The interface now (its name can change with a reset).
+    pub iface: Interface,
+    /// Device resets done.
+    pub resets: u32,
+    /// Why the last reset failed, if it did.
+    pub failed: Option<String>,
+}
+
+/// The address to configure again after a reset.
+#[derive(Debug, Clone, Copy)]
+pub struct Addressing {
+    /// Our address.
+    pub address: Ipv4Addr,
+    /// Its netmask.
+    pub netmask: Ipv4Addr,
+    /// The default route, if any.
+    pub gateway: Option<Ipv4Addr>,
 }
 
 impl RxWatch {
     /// Packets sent into silence before the receive side counts as stuck.
     pub const MIN_SENT: u64 = 3;
+    /// How long the receive counter must stand still while those go out.
+    pub const STUCK: Duration = Duration::from_millis(1500);
+    /// Resets per watch (a device that wedges again at once is left to
+    /// the caller's retry).
+    pub const MAX_RESETS: u32 = 8;
 
-    /// Start watching `name`.
-    pub fn start(name: &str) -> RxWatch {
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-        use std::sync::Arc;
+    /// Start watching `iface`, configured with `addr`.
+    pub fn start(iface: &Interface, addr: Addressing) -> RxWatch {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
         let stop = Arc::new(AtomicBool::new(false));
-        let stuck_ms = Arc::new(AtomicU64::new(0));
-        let (stop2, stuck2, name) = (stop.clone(), stuck_ms.clone(), name.to_string());
+        let state = Arc::new(Mutex::new(WatchState {
+            iface: iface.clone(),
+            resets: 0,
+            failed: None,
+        }));
+        let (stop2, state2) = (stop.clone(), state.clone());
+        let mut iface = iface.clone();
         std::thread::spawn(move || {
-            let mut last = packet_counters(&name);
+            let mut last = packet_counters(&iface.name);
             let mut since = Instant::now();
-            while !stop2.load(Ordering::Relaxed) {
+            let mut resets = 0;
+            while !stop2.load(Ordering::Relaxed) && resets < Self::MAX_RESETS {
                 std::thread::sleep(Duration::from_millis(250));
-                let now = packet_counters(&name);
-                match (last, now) {
-                    (Some((rx0, tx0)), Some((rx, tx))) if rx == rx0 => {
-                        if tx >= tx0 + Self::MIN_SENT {
-                            let ms = since.elapsed().as_millis();
-                            stuck2.store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);
-                        }
+                let now = packet_counters(&iface.name);
+                let stuck = match (last, now) {
+                    (Some((rx0, tx0)), Some((rx, tx))) => {
+                        rx == rx0 && tx >= tx0 + Self::MIN_SENT && since.elapsed() >= Self::STUCK
                     }
-                    _ => {
+                    _ => false,
+                };
+                if !stuck {
+                    if now.map(|c| c.0) != last.map(|c| c.0) {
                         last = now;
                         since = Instant::now();
-                        stuck2.store(0, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                let (rx, tx) = now.unwrap_or_default();
+                let sent = tx - last.map(|c| c.1).unwrap_or(tx);
+                log::warn!(
+                    "{}: received nothing for {:.1} s while sending {sent} packets (rx_packets stuck at {rx}): resetting the device",
+                    iface.name,
+                    since.elapsed().as_secs_f64()
+                );
+                resets += 1;
+                let t0 = Instant::now();
+                let result = reset(&iface, addr);
+                let mut st = state2.lock().unwrap_or_else(|e| e.into_inner());
+                st.resets = resets;
+                match result {
+                    Ok(i) => {
+                        log::info!(
+                            "{}: device reset, {} configured again in {:.2} s; carrying on",
+                            i.name,
+                            addr.address,
+                            t0.elapsed().as_secs_f64()
+                        );
+                        iface = i;
+                        st.iface = iface.clone();
+                        st.failed = None;
+                    }
+                    Err(e) => {
+                        log::error!("device reset failed: {e}");
+                        st.failed = Some(e.to_string());
                     }
                 }
+                drop(st);
+                last = packet_counters(&iface.name);
+                since = Instant::now();
             }
         });
-        RxWatch { stop, stuck_ms }
+        RxWatch { stop, state }
     }
 
-    /// How long the interface has received nothing while sending, if it is
-    /// in that state now.
-    pub fn stuck_for(&self) -> Option<Duration> {
-        let ms = self.stuck_ms.load(std::sync::atomic::Ordering::Relaxed);
-        (ms > 0).then(|| Duration::from_millis(ms))
+    /// What the watch has seen and done so far.
+    pub fn state(&self) -> WatchState {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -333,6 +402,17 @@ impl Drop for RxWatch {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Reset `iface` ([`rebind`]), bring it up and configure `addr` again.
+pub fn reset(iface: &Interface, addr: Addressing) -> Result<Interface, NetError> {
+    let i = rebind(iface)?;
+    link_up(&i.name)?;
+    if !wait_carrier(&i.name, Duration::from_secs(10)) {
+        log::warn!("{}: no carrier 10 s after the device reset", i.name);
+    }
+    configure(&i.name, addr.address, addr.netmask, addr.gateway)?;
+    Ok(i)
 }
 
 /// Unbind the interface's device from its driver and bind it again (sysfs
