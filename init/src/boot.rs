@@ -284,7 +284,9 @@ impl BootContext {
                 let a = net.resolve(name, &lease.dns);
                 match a {
                     Some(a) => info!("boot server {name} is {a} (option 66)"),
-                    None => warn!("option 66 names {name}, which does not resolve; using next-server instead"),
+                    None => warn!(
+                        "option 66 names {name}, which does not resolve; using next-server instead"
+                    ),
                 }
                 a
             });
@@ -531,7 +533,10 @@ pub fn choose(
                     _ if lookup.refused.is_some() => {
                         let e = lookup.refused.take();
                         lookup.failed = None;
-                        warn!("{input:?}: {}", e.map(|e| e.to_string()).unwrap_or_default());
+                        warn!(
+                            "{input:?}: {}",
+                            e.map(|e| e.to_string()).unwrap_or_default()
+                        );
                     }
                     Ok(mut r) if r.action != pxecfg::Action::None => {
                         for w in &r.warnings {
@@ -658,7 +663,14 @@ pub fn run(
         resolution.label.as_deref().unwrap_or("(command line)")
     );
     ph.done("config");
-    let next = load(&ctx, &mut resolution, opts, fetcher, &mut downloads, &mut ph)?;
+    let next = load(
+        &ctx,
+        &mut resolution,
+        opts,
+        fetcher,
+        &mut downloads,
+        &mut ph,
+    )?;
     Ok(Prepared {
         next,
         reboot_time: ctx.lease.reboot_time,
@@ -695,7 +707,8 @@ impl Network for System {
     ) -> Result<(Lease, net::Interface), BootError> {
         let mut candidates = candidates.to_vec();
         if opts.reset_devices {
-            for i in candidates.iter_mut() {
+            let virtio = |i: &net::Interface| net::driver(&i.name).as_deref() == Some("virtio_net");
+            for i in candidates.iter_mut().filter(|i| virtio(i)) {
                 match net::rebind(i) {
                     Ok(n) => {
                         info!("{}: device reset for the retry (driver rebound)", n.name);
@@ -780,7 +793,11 @@ impl Fetcher for System {
 impl Console for System {
     fn prompt(&mut self, config: &pxecfg::Config) -> crate::menu::Answer {
         let stdin = std::io::stdin();
-        crate::menu::prompt(config, std::os::fd::AsFd::as_fd(&stdin), &mut std::io::stderr())
+        crate::menu::prompt(
+            config,
+            std::os::fd::AsFd::as_fd(&stdin),
+            &mut std::io::stderr(),
+        )
     }
 }
 

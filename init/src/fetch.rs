@@ -245,6 +245,8 @@ pub struct Transfer {
     pub seconds: f64,
     /// The signature check it passed (None: not verified).
     pub verified: Option<Verified>,
+    /// For TFTP: block and window size, `tsize`, retransmissions, RTT.
+    pub tftp: Option<tftp::Stats>,
 }
 
 impl Transfer {
@@ -255,6 +257,13 @@ impl Transfer {
             "path": path, "from": self.from, "bytes": self.bytes,
             "sha256": sha, "seconds": self.seconds,
             "verified": self.verified.as_ref().map(Verified::to_json),
+            "tftp": self.tftp.as_ref().map(|t| serde_json::json!({
+                "blksize": t.blksize,
+                "windowsize": t.windowsize,
+                "tsize": t.tsize,
+                "retransmits": t.retransmits,
+                "srtt_ms": t.srtt.map(|d| d.as_secs_f64() * 1e3),
+            })),
         })
     }
 }
@@ -633,12 +642,15 @@ impl Downloader {
             bytes: 0,
         };
         let mut progress = Progress::new(path);
-        if let Err(e) = self.transfer(&loc, &mut tee, &mut progress, limit) {
-            return Err(match tripped.take() {
-                Some(why) => FetchError::Failed { from: loc, why },
-                None => e,
-            });
-        }
+        let tftp_stats = match self.transfer(&loc, &mut tee, &mut progress, limit) {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(match tripped.take() {
+                    Some(why) => FetchError::Failed { from: loc, why },
+                    None => e,
+                })
+            }
+        };
         if kind == Kind::Config {
             self.config_bytes.fetch_add(tee.bytes, Ordering::Relaxed);
         }
@@ -652,18 +664,19 @@ impl Downloader {
             sha256,
             seconds: start.elapsed().as_secs_f64(),
             verified: None,
+            tftp: tftp_stats,
         })
     }
 
     /// One download from `loc` into `sink` by its transport, refusing an
-    /// announced size above `limit`.
+    /// announced size above `limit`; for TFTP, the transfer's statistics.
     fn transfer(
         &self,
         loc: &Location,
         sink: &mut dyn Write,
         progress: &mut Progress,
         limit: u64,
-    ) -> Result<(), FetchError> {
+    ) -> Result<Option<tftp::Stats>, FetchError> {
         match loc {
             Location::Tftp { server, path: file } => {
                 let opts = tftp::Options {
@@ -678,7 +691,7 @@ impl Downloader {
                     &mut |got, total| progress.update(got, total),
                 );
                 match r {
-                    Ok(_) => Ok(()),
+                    Ok(stats) => Ok(Some(stats)),
                     Err(e) if e.is_not_found() => Err(FetchError::NotFound(loc.clone())),
                     Err(
                         e @ (tftp::TftpError::Timeout { .. } | tftp::TftpError::Unreachable { .. }),
@@ -692,17 +705,20 @@ impl Downloader {
                     }),
                 }
             }
-            Location::Http(url) => self.http(url, sink, progress, limit).map_err(|e| match e {
-                HttpFail::NotFound => FetchError::NotFound(loc.clone()),
-                HttpFail::Unreachable(why) => FetchError::Unreachable {
-                    from: loc.clone(),
-                    why,
-                },
-                HttpFail::Other(why) => FetchError::Failed {
-                    from: loc.clone(),
-                    why,
-                },
-            }),
+            Location::Http(url) => self
+                .http(url, sink, progress, limit)
+                .map(|()| None)
+                .map_err(|e| match e {
+                    HttpFail::NotFound => FetchError::NotFound(loc.clone()),
+                    HttpFail::Unreachable(why) => FetchError::Unreachable {
+                        from: loc.clone(),
+                        why,
+                    },
+                    HttpFail::Other(why) => FetchError::Failed {
+                        from: loc.clone(),
+                        why,
+                    },
+                }),
         }
     }
 
@@ -740,6 +756,7 @@ impl Downloader {
         if self.trust.is_on() {
             let e = self.expect(path)?;
             e.check_bytes(&v).map_err(|why| self.refused(path, why))?;
+            info!("{path}: signature by key {} verified", e.key_id());
             t.verified = Some(e.verified());
         }
         Ok((v, t))

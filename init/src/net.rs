@@ -320,7 +320,9 @@ impl RxWatch {
     /// the caller's retry).
     pub const MAX_RESETS: u32 = 8;
 
-    /// Start watching `iface`, configured with `addr`.
+    /// Start watching `iface`, configured with `addr`. Only a virtio_net
+    /// device is watched (the wedge is the virtio device's; another
+    /// driver's NIC is never reset).
     pub fn start(iface: &Interface, addr: Addressing) -> RxWatch {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::{Arc, Mutex};
@@ -330,6 +332,9 @@ impl RxWatch {
             resets: 0,
             failed: None,
         }));
+        if driver(&iface.name).as_deref() != Some("virtio_net") {
+            return RxWatch { stop, state };
+        }
         let (stop2, state2) = (stop.clone(), state.clone());
         let mut iface = iface.clone();
         std::thread::spawn(move || {
@@ -391,10 +396,7 @@ impl RxWatch {
 
     /// What the watch has seen and done so far.
     pub fn state(&self) -> WatchState {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -402,6 +404,13 @@ impl Drop for RxWatch {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// The name of the driver bound to the interface's device (`virtio_net`),
+/// if it has one (a veth or bridge has none).
+pub fn driver(name: &str) -> Option<String> {
+    let d = fs::canonicalize(format!("/sys/class/net/{name}/device/driver")).ok()?;
+    Some(d.file_name()?.to_string_lossy().into_owned())
 }
 
 /// Reset `iface` ([`rebind`]), bring it up and configure `addr` again.
@@ -434,13 +443,19 @@ pub fn rebind(iface: &Interface) -> Result<Interface, NetError> {
     fs::write(driver.join("bind"), &id).map_err(sysfs("driver bind"))?;
     let start = Instant::now();
     loop {
-        if let Some(i) = ethernet_interfaces().into_iter().find(|i| i.mac == iface.mac) {
+        if let Some(i) = ethernet_interfaces()
+            .into_iter()
+            .find(|i| i.mac == iface.mac)
+        {
             return Ok(i);
         }
         if start.elapsed() > Duration::from_secs(10) {
             return Err(sysfs("driver bind")(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("no interface with MAC {} 10 s after binding {id}", format_mac(&iface.mac)),
+                format!(
+                    "no interface with MAC {} 10 s after binding {id}",
+                    format_mac(&iface.mac)
+                ),
             )));
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -203,7 +203,18 @@ fn tftpd_hpa_4mib_under_10pct_loss() {
     lab.loss(10, true);
     let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(180));
     assert_mac_plan(&run, &k, 4 * MIB, &i, 1000);
-    eprintln!("tftpd-hpa 4 MiB 10% loss: {:.1} s", run.secs);
+    // The transfer's TFTP statistics are in the plan: what was negotiated
+    // with tftpd-hpa (no windowsize), and the losses repaired.
+    let t = &run.download("images/kernel")["tftp"];
+    assert_eq!(t["blksize"], 1468, "{t}");
+    assert_eq!(t["windowsize"], 1, "{t}");
+    assert_eq!(t["tsize"], 4 * MIB, "{t}");
+    assert!(
+        t["retransmits"].as_u64().is_some_and(|r| r > 0),
+        "10% loss and no retransmits: {t}"
+    );
+    assert!(t["srtt_ms"].as_f64().is_some_and(|r| r > 0.0), "{t}");
+    eprintln!("tftpd-hpa 4 MiB 10% loss: {:.1} s, {t}", run.secs);
 }
 
 /// The RFC 7440 server with windowsize under 30% loss both ways.

@@ -76,6 +76,7 @@ fn transfer(path: &str, bytes: usize) -> Transfer {
         sha256: String::new(),
         seconds: 0.0,
         verified: None,
+        tftp: None,
     }
 }
 
@@ -166,7 +167,10 @@ fn no_interface() {
     let mut o = opts();
     o.interface = Some("eth9".into());
     let e = boot(&o, &mut net_ok(), &mut FakeServer::default(), vec![]).unwrap_err();
-    assert_eq!(e.to_string(), "no network interface: eth9 not found (have: eth0)");
+    assert_eq!(
+        e.to_string(),
+        "no network interface: eth9 not found (have: eth0)"
+    );
 }
 
 #[test]
@@ -199,8 +203,14 @@ fn no_config_names_the_server_and_every_name_tried() {
 #[test]
 fn boots_the_mac_config_and_reports_the_plan() {
     let mut srv = FakeServer::with(&[
-        (MAC_CFG, "DEFAULT linux\nLABEL linux\n KERNEL vmlinuz\n APPEND console=ttysclp0\n"),
-        ("pxelinux.cfg/default", "DEFAULT wrong\nLABEL wrong\n KERNEL wrong\n"),
+        (
+            MAC_CFG,
+            "DEFAULT linux\nLABEL linux\n KERNEL vmlinuz\n APPEND console=ttysclp0\n",
+        ),
+        (
+            "pxelinux.cfg/default",
+            "DEFAULT wrong\nLABEL wrong\n KERNEL wrong\n",
+        ),
     ]);
     let mut o = opts();
     o.dry_run = true;
@@ -245,8 +255,17 @@ fn onerror_boots_the_fallback_once() {
     let cfg = "DEFAULT a\nONERROR b\nLABEL a\n KERNEL missing-a\nLABEL b\n KERNEL missing-b\n";
     let mut srv = FakeServer::with(&[("pxelinux.cfg/default", cfg)]);
     let e = boot(&opts(), &mut net_ok(), &mut srv, vec![]).unwrap_err();
-    assert_eq!(e.to_string(), "download failed: tftp://10.0.2.2/missing-b: file not found");
-    assert_eq!(srv.asked.iter().filter(|p| p.starts_with("missing")).count(), 2);
+    assert_eq!(
+        e.to_string(),
+        "download failed: tftp://10.0.2.2/missing-b: file not found"
+    );
+    assert_eq!(
+        srv.asked
+            .iter()
+            .filter(|p| p.starts_with("missing"))
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -310,7 +329,8 @@ fn the_prompt_takes_the_operators_choice() {
 
 #[test]
 fn localboot_without_a_disk_is_nothing_to_boot() {
-    let mut srv = FakeServer::with(&[("pxelinux.cfg/default", "DEFAULT l\nLABEL l\n LOCALBOOT 0\n")]);
+    let mut srv =
+        FakeServer::with(&[("pxelinux.cfg/default", "DEFAULT l\nLABEL l\n LOCALBOOT 0\n")]);
     let mut o = opts();
     o.settings.localboot_device = Some("0.0.0005".into());
     let p = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
