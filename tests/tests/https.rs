@@ -1,6 +1,7 @@
 //! HTTPS (the `https` feature of pxeinit) against nginx with a certificate
 //! from a test CA: trusted through `--ca-bundle`, refused without it, and
-//! refused with a clear message by a build without the feature.
+//! refused with a clear message by a build without the feature; a redirect
+//! from `https://` to `http://` is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,7 +137,8 @@ fn https_with_a_ca_bundle() {
     let ds = d.display();
     lab.nginx_server(
         &format!(
-            "    listen {SERVER}:8443 ssl;\n    ssl_certificate {ds}/srv.pem;\n    ssl_certificate_key {ds}/srv.key;\n    root {root};\n",
+            "    listen {SERVER}:8443 ssl;\n    ssl_certificate {ds}/srv.pem;\n    ssl_certificate_key {ds}/srv.key;\n    root {root};\n\
+             location /down/ {{ return 302 http://{SERVER}:8443/images/initrd.img; }}\n",
             root = lab.root().display()
         ),
         8443,
@@ -160,6 +162,17 @@ fn https_with_a_ca_bundle() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["sha256"], sha.as_str(), "{out}");
     assert_eq!(v["bytes"], 3 << 20);
+
+    // A redirect to http:// (a scheme downgrade) is refused, naming the URL.
+    let down = format!("https://{SERVER}:8443/down/initrd.img");
+    let (ok, _, err) = fetch(&lab, &bin, &[&down, "--ca-bundle", &ca]);
+    assert!(!ok, "an https -> http redirect was followed");
+    assert!(
+        err.contains(&format!(
+            "{down}: refused a redirect from https:// to http://{SERVER}:8443/images/initrd.img (redirect scheme downgrade)"
+        )),
+        "{err}"
+    );
 
     // Not trusted without the test CA (Debian's bundle does not have it).
     let bundle = d.join("other.pem");
