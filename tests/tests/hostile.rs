@@ -336,7 +336,7 @@ fn tftp_wrong_block_numbers_forever() {
         let mut buf = [0u8; 2048];
         let mut i = 0u32;
         while !stop.load(Ordering::SeqCst) {
-            let n = if i % 2 == 0 { 1 } else { 40000 };
+            let n = if i.is_multiple_of(2) { 1 } else { 40000 };
             let _ = s.send_to(&data(n, &block), rrq.from);
             i += 1;
             if let Ok((n, _)) = s.recv_from(&mut buf) {
@@ -587,7 +587,7 @@ fn http_redirect_loop() {
         return;
     };
     let count = http_server(&lab, |n, _, s, _| {
-        let to = if n % 2 == 0 {
+        let to = if n.is_multiple_of(2) {
             "/hostile/b"
         } else {
             "/hostile/c"
