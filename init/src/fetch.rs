@@ -164,8 +164,9 @@ fn target(path: &str, server: Option<Ipv4Addr>) -> Result<Target, FetchError> {
     };
     match scheme.to_ascii_lowercase().as_str() {
         "http" | "https" => Ok(Target::Loc(Location::Http(path.to_string()))),
-        "tftp" if path.len() > 7 => {
-            let rest = &path[7..];
+        "tftp" => {
+            // scheme() saw "tftp" and "//": seven ASCII bytes.
+            let rest = path.get(7..).unwrap_or_default();
             let (host, file) = rest.split_once('/').unwrap_or((rest, ""));
             if let Ok(server) = host.parse::<SocketAddrV4>() {
                 return Ok(Target::Loc(Location::Tftp {
@@ -1012,6 +1013,7 @@ mod test {
             "tftp://boot:0/k",
             "tftp://boot:x/k",
             "tftp:///k",
+            "tftp://",
             "tftp://a b/k",
         ] {
             let e = target(bad, None).err().unwrap();
