@@ -59,6 +59,7 @@ USAGE:
                         copy); configs at most 4 MiB each, 16 MiB in all.
       --speed-limit N   abort a download slower than N bytes/s (suffixes K,
       --speed-time S    M) over S seconds; default 1K over 30 s, 0 = off.
+
   pxeinit version
   pxeinit help
 

@@ -15,7 +15,7 @@
 //! | `tftp_wrong_block_numbers_forever` | DATA 1, then DATA 1 and DATA 40000 every 2 ms, forever | 16 s no-progress bound (+ slack) |
 //! | `tftp_tsize_lies` | announces 10 GiB with `--max-size 1M`; announces 1000 bytes and sends 5000 | 3 s each |
 //! | `tftp_trickle` | a 512-byte block every second (512 B/s) with `--speed-time 3` | 6 s |
-//! | `http_endless_body_without_length` | neither Content-Length nor chunked, zeros forever, `--max-size 8M` | 10 s |
+//! | `http_endless_body_without_length` | neither Content-Length nor chunked, zeros forever, `--max-size 8M` (a short such body is accepted with a warning naming the URL) | 10 s |
 //! | `http_chunk_size_ffffffffffffffff` | chunk size `ffffffffffffffff`, then zeros forever | 3 s |
 //! | `http_body_cut_before_content_length` | Content-Length 1000000, 1000 bytes, close; and a chunked body cut before its last chunk | 3 s |
 //! | `http_redirect_loop` | 302 /a → /b → /c → /b ... | 3 s, 6 requests |
@@ -506,10 +506,26 @@ fn http_endless_body_without_length() {
     let Some(lab) = lab("http_endless_body_without_length") else {
         return;
     };
-    http_server(&lab, |_, _, s, stop| {
+    http_server(&lab, |_, line, s, stop| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        if line.contains("/short") {
+            let _ = s.write_all(b"a short body");
+            return;
+        }
         forever(s, stop, &[0u8; 65536]);
     });
+    // A short one is accepted (nothing tells its end from a cut), with a
+    // warning naming the URL.
+    let short = format!("http://{SERVER}:8080/hostile/short");
+    let o = pxeinit(&lab, &["fetch", &short], Duration::from_secs(10));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "{short}: the server sent neither Content-Length nor chunked encoding"
+        )),
+        "{}",
+        o.stderr
+    );
     let url = format!("http://{SERVER}:8080/hostile/endless");
     fetch_fails(
         &lab,
