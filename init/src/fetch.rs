@@ -1222,4 +1222,32 @@ mod test {
         );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
+
+    /// A sealed memfd cannot be written, shrunk or grown, and still reads
+    /// and maps privately (as kexec maps the kernel to patch its parm area).
+    #[test]
+    fn sealed_memfd_is_immutable() {
+        use std::io::{Read, Seek};
+        let mut f = memfile("sealtest").unwrap();
+        f.write_all(b"kernel").unwrap();
+        seal(&f).unwrap();
+        assert!(f.write_all(b"x").is_err());
+        assert!(f.set_len(3).is_err());
+        assert!(f.set_len(100).is_err());
+        f.rewind().unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "kernel");
+        // Mapped fine: the layout check then finds no s390x kernel.
+        let r = crate::kexec::check(&f, 0, "");
+        assert!(
+            !matches!(r, Err(crate::kexec::KexecError::Sys { .. })),
+            "{r:?}"
+        );
+        // A file that is not a memfd cannot be sealed.
+        let p = std::env::temp_dir().join(format!("pxeinit-seal-{}", std::process::id()));
+        let plain = std::fs::File::create(&p).unwrap();
+        assert!(seal(&plain).is_err());
+        let _ = std::fs::remove_file(&p);
+    }
 }
