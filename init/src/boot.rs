@@ -292,6 +292,7 @@ impl BootContext {
             });
         let server = s.server.or(named).or_else(|| lease.boot_server());
         let mut dl = Downloader::new(server, mtu);
+        dl.apply_settings(s);
         dl.dns = lease.dns.clone();
         dl.sha256 = opts.dry_run;
         dl.ca_bundle = s.ca_bundle.clone().map(Into::into);

@@ -566,7 +566,6 @@ impl Downloader {
     /// Take the download bounds of the init's command line or the CLI
     /// (`pxe.maxsize=`, `pxe.minrate=`, `pxe.stalltime=`); unset ones keep
     /// their defaults.
-    #[allow(dead_code)] // until the boot pipeline calls it
     pub fn apply_settings(&mut self, s: &crate::cmdline::Settings) {
         if let Some(m) = s.max_size {
             self.limits.max_size = Some(m);

@@ -236,17 +236,32 @@ mod test {
         use OnFail::*;
         let min = Duration::from_secs(60);
         let r = |a: u32| Verdict::Retry(retry_delay(a - 1));
-        let cases: &[(OnFail, Option<u32>, u32, Duration, Option<u32>, Verdict)] = &[
+        type Case = (OnFail, Option<u32>, u32, Duration, Option<u32>, Verdict);
+        let cases: &[Case] = &[
             // retry: for ever, with backoff.
             (Retry, None, 1, min, None, r(1)),
             (Retry, Some(3), 5, min, None, r(5)),
             (Retry, Some(0), 9, min, None, r(9)),
             // reboot: after the first failure by default ...
-            (Reboot, None, 1, min, None, Verdict::Reboot("pxe.onfail=reboot")),
+            (
+                Reboot,
+                None,
+                1,
+                min,
+                None,
+                Verdict::Reboot("pxe.onfail=reboot"),
+            ),
             // ... after N with pxe.retries=N ...
             (Reboot, Some(3), 1, min, None, r(1)),
             (Reboot, Some(3), 2, min, None, r(2)),
-            (Reboot, Some(3), 3, min, None, Verdict::Reboot("pxe.onfail=reboot")),
+            (
+                Reboot,
+                Some(3),
+                3,
+                min,
+                None,
+                Verdict::Reboot("pxe.onfail=reboot"),
+            ),
             // ... never with pxe.retries=0 (documented as "forever").
             (Reboot, Some(0), 1, min, None, r(1)),
             (Reboot, Some(0), 100, min, None, r(100)),
@@ -256,8 +271,22 @@ mod test {
             (Shell, None, 1, min, None, Verdict::Shell),
             (Shell, Some(0), 4, min, None, r(4)),
             // option 211 overrides everything once exceeded ...
-            (Retry, None, 1, min, Some(30), Verdict::Reboot("failing for longer than DHCP option 211 allows")),
-            (Poweroff, Some(0), 1, min, Some(60), Verdict::Reboot("failing for longer than DHCP option 211 allows")),
+            (
+                Retry,
+                None,
+                1,
+                min,
+                Some(30),
+                Verdict::Reboot("failing for longer than DHCP option 211 allows"),
+            ),
+            (
+                Poweroff,
+                Some(0),
+                1,
+                min,
+                Some(60),
+                Verdict::Reboot("failing for longer than DHCP option 211 allows"),
+            ),
             // ... and not before; 0 means no limit.
             (Retry, None, 1, min, Some(61), r(1)),
             (Retry, None, 1, min, Some(0), r(1)),

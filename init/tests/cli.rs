@@ -34,7 +34,11 @@ fn every_subcommand_answers_help() {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
-    for args in [&["frobnicate"][..], &["fetch", "--bogus"], &["boot", "--uuid", "nope"]] {
+    for args in [
+        &["frobnicate"][..],
+        &["fetch", "--bogus"],
+        &["boot", "--uuid", "nope"],
+    ] {
         let out = pxeinit(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "pxeinit {args:?}: {err}");

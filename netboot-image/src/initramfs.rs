@@ -446,10 +446,7 @@ mod test {
             "modules.dep",
         ] {
             let want = format!("lib/modules/{}/{file}", k.release);
-            assert!(
-                names.contains(&want),
-                "{want} missing from {names:?}"
-            );
+            assert!(names.contains(&want), "{want} missing from {names:?}");
         }
     }
 }

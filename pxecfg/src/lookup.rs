@@ -85,10 +85,7 @@ pub fn parse_uuid(uuid: &str) -> Option<[u8; 16]> {
         *o = u8::from_str_radix(hex, 16).ok()?;
     }
     // from_str_radix accepts a leading '+'.
-    digits
-        .iter()
-        .all(u8::is_ascii_hexdigit)
-        .then_some(out)
+    digits.iter().all(u8::is_ascii_hexdigit).then_some(out)
 }
 
 /// Normalise a UUID ([`parse_uuid`]) to lowercase 8-4-4-4-12 form.
@@ -136,7 +133,14 @@ mod id_test {
         assert_eq!(parse_mac("88:99:AA:bb:cc:dd\n"), Some(m));
         assert_eq!(parse_mac("88-99-aa-bb-cc-dd"), Some(m));
         assert_eq!(parse_mac("01-88-99-aa-bb-cc-dd"), Some(m));
-        for bad in ["88:99:aa:bb:cc", "88:99:aa:bb:cc:dd:ee", "zz:99:aa:bb:cc:dd", "+8:99:aa:bb:cc:dd", "8:99:aa:bb:cc:ddd", ""] {
+        for bad in [
+            "88:99:aa:bb:cc",
+            "88:99:aa:bb:cc:dd:ee",
+            "zz:99:aa:bb:cc:dd",
+            "+8:99:aa:bb:cc:dd",
+            "8:99:aa:bb:cc:ddd",
+            "",
+        ] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
     }
@@ -144,11 +148,24 @@ mod id_test {
     #[test]
     fn uuids() {
         let want = "4c4c4544-0042-3510-8052-b2c04f4e4a31";
-        for s in [want, "4C4C4544-0042-3510-8052-B2C04F4E4A31", "{4c4c4544-0042-3510-8052-b2c04f4e4a31}", "4c4c454400423510 8052b2c04f4e4a31".split(' ').collect::<String>().as_str()] {
+        for s in [
+            want,
+            "4C4C4544-0042-3510-8052-B2C04F4E4A31",
+            "{4c4c4544-0042-3510-8052-b2c04f4e4a31}",
+            "4c4c454400423510 8052b2c04f4e4a31"
+                .split(' ')
+                .collect::<String>()
+                .as_str(),
+        ] {
             assert_eq!(normalize_uuid(s).as_deref(), Some(want), "{s}");
         }
         assert_eq!(parse_uuid(want).unwrap()[..2], [0x4c, 0x4c]);
-        for bad in ["xyz", "4c4c4544-0042-3510-8052-b2c04f4e4a3", "+c4c4544-0042-3510-8052-b2c04f4e4a31", "4c4c4544-0042-3510-8052-b2c04f4e4a31ff"] {
+        for bad in [
+            "xyz",
+            "4c4c4544-0042-3510-8052-b2c04f4e4a3",
+            "+c4c4544-0042-3510-8052-b2c04f4e4a31",
+            "4c4c4544-0042-3510-8052-b2c04f4e4a31ff",
+        ] {
             assert_eq!(parse_uuid(bad), None, "{bad}");
         }
     }

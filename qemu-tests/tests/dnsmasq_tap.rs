@@ -263,7 +263,10 @@ fn dnsmasq_on_tap_in_netns() {
     );
     if let Some((_, l)) = con.find("boot failed") {
         let log = lab.log();
-        panic!("the first attempt failed: {l}\n{}\ndnsmasq log:\n{log}", con.text());
+        panic!(
+            "the first attempt failed: {l}\n{}\ndnsmasq log:\n{log}",
+            con.text()
+        );
     }
     let log = lab.log();
     if con.find("TARGET-CMDLINE").is_none() {
@@ -322,7 +325,9 @@ fn receive_stall_mid_download_is_recovered() {
     let g = guest(&lab, ",event_idx=off");
     let ns = lab.ns.clone();
     let link = |state: &str| {
-        sh(&["ip", "netns", "exec", &ns, "ip", "link", "set", "vnet0", state]);
+        sh(&[
+            "ip", "netns", "exec", &ns, "ip", "link", "set", "vnet0", state,
+        ]);
     };
     let mut down_at = None;
     let mut up_at = None;
@@ -336,7 +341,10 @@ fn receive_stall_mid_download_is_recovered() {
                     std::thread::sleep(Duration::from_millis(300));
                     link("down");
                     down_at = Some(t0.elapsed());
-                } else if down_at.is_some() && up_at.is_none() && line.contains("resetting the device") {
+                } else if down_at.is_some()
+                    && up_at.is_none()
+                    && line.contains("resetting the device")
+                {
                     link("up");
                     up_at = Some(t0.elapsed());
                 }

@@ -20,8 +20,7 @@ fn file_names(text: &str) -> BTreeSet<String> {
         .skip(1)
         .step_by(2)
         .filter(|w| {
-            !w.contains(' ')
-                && (w.ends_with(".rs") || (w.ends_with('/') && !w.contains("://")))
+            !w.contains(' ') && (w.ends_with(".rs") || (w.ends_with('/') && !w.contains("://")))
         })
         .map(str::to_string)
         .collect()
@@ -31,10 +30,14 @@ fn file_names(text: &str) -> BTreeSet<String> {
 /// `target/`).
 fn found_in(dir: &Path, name: &str) -> bool {
     let name = name.trim_end_matches('/');
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
-        let p = e.path();
-        e.file_name() == name || (p.is_dir() && e.file_name() != "target" && found_in(&p, name))
-    })
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let p = e.path();
+            e.file_name() == name || (p.is_dir() && e.file_name() != "target" && found_in(&p, name))
+        })
 }
 
 /// The code map's sections: `### \`init/\` — ...` → (crate dir, text).
@@ -87,7 +90,10 @@ fn code_map_covers_every_module_of_the_init() {
         .find(|(d, _)| d == "init")
         .expect("a code map section for init/");
     let named = file_names(init);
-    for e in std::fs::read_dir(root().join("init/src")).unwrap().flatten() {
+    for e in std::fs::read_dir(root().join("init/src"))
+        .unwrap()
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().into_owned();
         let key = if e.path().is_dir() {
             format!("{name}/")
@@ -158,7 +164,11 @@ fn every_xtask_command_answers_help() {
             .args([cmd, "--help"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "cargo xtask {cmd} --help: {}", out.status);
+        assert!(
+            out.status.success(),
+            "cargo xtask {cmd} --help: {}",
+            out.status
+        );
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("cargo xtask"),
             "cargo xtask {cmd} --help printed no usage"

@@ -1395,7 +1395,9 @@ fn is_transient(e: &io::Error) -> bool {
         e.raw_os_error(),
         // ENOBUFS: a full queue. The others: the interface is being reset
         // (net::RxWatch) and has no address or route for a moment.
-        Some(libc::ENOBUFS | libc::ENETDOWN | libc::ENETUNREACH | libc::ENODEV | libc::EADDRNOTAVAIL)
+        Some(
+            libc::ENOBUFS | libc::ENETDOWN | libc::ENETUNREACH | libc::ENODEV | libc::EADDRNOTAVAIL
+        )
     ) || is_icmp_error(e)
 }
 

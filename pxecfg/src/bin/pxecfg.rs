@@ -63,7 +63,10 @@ struct Args {
 
 fn parse_mac(s: &str) -> Result<[u8; 6], String> {
     pxecfg::parse_mac(s).ok_or_else(|| {
-        format!("invalid MAC address `{}` (expected six hex bytes like 52:54:00:12:34:56)", s.trim())
+        format!(
+            "invalid MAC address `{}` (expected six hex bytes like 52:54:00:12:34:56)",
+            s.trim()
+        )
     })
 }
 
