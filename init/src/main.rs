@@ -181,12 +181,15 @@ fn fetch_verified(
     let mut m = fetch::memfile("fetch").map_err(fetch::FetchError::Local)?;
     let t = dl.fetch_to_file(url, &mut m)?;
     if let Some(path) = out {
+        // Verified; then written as fetch_to_path writes: PATH.part, renamed.
+        let part = format!("{path}.part");
         let copy = |m: &mut std::fs::File| -> std::io::Result<()> {
             m.rewind()?;
-            std::io::copy(m, &mut std::fs::File::create(path)?)?;
-            Ok(())
+            std::io::copy(m, &mut std::fs::File::create(&part)?)?;
+            std::fs::rename(&part, path)
         };
         copy(&mut m).map_err(|e| {
+            let _ = std::fs::remove_file(&part);
             fetch::FetchError::Local(std::io::Error::new(e.kind(), format!("{path}: {e}")))
         })?;
     }
