@@ -602,20 +602,18 @@ mod tls {
     use std::net::TcpStream;
     use std::sync::Arc;
 
-    /// Where Debian (and the initramfs, when the bundle is added) keeps the CAs.
-    pub const DEFAULT_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-    pub(super) fn wrap(
-        tcp: TcpStream,
-        url: &Url,
-        opts: &Options,
-    ) -> Result<Box<dyn super::Conn>, HttpError> {
-        let path = opts
-            .ca_bundle
-            .clone()
-            .unwrap_or_else(|| DEFAULT_BUNDLE.into());
+    /// The trust roots: the PEM bundle given (`pxe.cacert=`,
+    /// `--ca-bundle`), for a private CA, and nothing else; without one, the
+    /// Mozilla roots built into the binary (`webpki-roots`), as a browser
+    /// would trust.
+    fn roots(opts: &Options) -> Result<rustls::RootCertStore, HttpError> {
+        let Some(path) = &opts.ca_bundle else {
+            return Ok(rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            });
+        };
         let mut roots = rustls::RootCertStore::empty();
-        let certs = rustls_pki_types::CertificateDer::pem_file_iter(&path)
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
             .map_err(|e| HttpError::Tls(format!("CA bundle {}: {e}", path.display())))?;
         for c in certs.flatten() {
             let _ = roots.add(c);
@@ -626,6 +624,15 @@ mod tls {
                 path.display()
             )));
         }
+        Ok(roots)
+    }
+
+    pub(super) fn wrap(
+        tcp: TcpStream,
+        url: &Url,
+        opts: &Options,
+    ) -> Result<Box<dyn super::Conn>, HttpError> {
+        let roots = roots(opts)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -327,10 +327,22 @@ pub fn image(out: &Path, cmdline: &str) -> Result<PathBuf> {
 /// [`image`] with trusted minisign public keys (`netboot-image build
 /// --trust-key`): pxeinit then boots only files signed by one of them.
 pub fn image_with_keys(out: &Path, cmdline: &str, trust_keys: &[PathBuf]) -> Result<PathBuf> {
-    let add = trust_keys
+    image_with(out, cmdline, trust_keys, &[])
+}
+
+/// [`image_with_keys`], with `files` (source, path in the initramfs) added
+/// too: a CA bundle for `pxe.cacert=`, say.
+pub fn image_with(
+    out: &Path,
+    cmdline: &str,
+    trust_keys: &[PathBuf],
+    files: &[(PathBuf, String)],
+) -> Result<PathBuf> {
+    let mut add = trust_keys
         .iter()
         .map(|k| netboot_image::trust::entry(k))
         .collect::<Result<Vec<_>>>()?;
+    add.extend(files.iter().cloned());
     let k = kernel::ensure()?;
     let init = build_init()?;
     let init_bytes = std::fs::read(&init).map_err(|e| format!("{}: {e}", init.display()))?;
