@@ -7,6 +7,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 pub use xtask::qemu::{Console, Guest};
 
+pub mod libvirt;
+
 /// The first-stage command line used by the tests.
 pub const CMDLINE: &str = "console=ttysclp0 quiet";
 

@@ -7,8 +7,11 @@
 //! address, honours the flag. Linux delivers limited-broadcast datagrams to
 //! a socket bound to the device even before the device has an address.
 //!
-//! Retransmission follows RFC 2131 §4.1: 4, 8, 16, 32, 64 s, each ±1 s,
-//! until the caller's overall limit. Replies are accepted only when `op`,
+//! Retransmission follows RFC 2131 §4.1: 4, 8, 16, 32, 64 s, each ±1 s
+//! (uniform, drawn per client from [`crate::rng`]), until the caller's
+//! overall limit; the first DISCOVER waits a random delay below
+//! [`Config::initial_delay`] (RFC 2131 §4.4.1), so that guests powered on
+//! together neither start nor retransmit in step. Replies are accepted only when `op`,
 //! `xid` and `chaddr` match. Several OFFERs are collected for a short
 //! window and one carrying boot information is preferred. A NAK restarts at
 //! DISCOVER.
@@ -28,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
+use crate::rng::Rng;
 use wire::{opt, MessageType, Repr, FLAG_BROADCAST};
 
 /// Client System Architecture (option 93) for s390x: 0x1F ("s390 Basic").
@@ -43,6 +47,10 @@ pub struct Config {
     /// How long to keep collecting OFFERs after the first one without boot
     /// information.
     pub offer_window: Duration,
+    /// The first DISCOVER waits a random time below this. RFC 2131 §4.4.1
+    /// asks for one to ten seconds, which would be most of a guest's boot;
+    /// half a second spreads the DISCOVERs of guests started together.
+    pub initial_delay: Duration,
 }
 
 impl Default for Config {
@@ -51,6 +59,7 @@ impl Default for Config {
             limit: Duration::from_secs(60),
             uuid: None,
             offer_window: Duration::from_millis(500),
+            initial_delay: Duration::from_millis(500),
         }
     }
 }
@@ -225,23 +234,10 @@ fn io_err(what: &'static str) -> impl FnOnce(nix::Error) -> DhcpError {
     }
 }
 
-/// A random u32 that never blocks, even before the entropy pool is ready.
+/// A random u32 that never blocks, even before the entropy pool is
+/// ready ([`crate::rng::u64_mixed`]; `mix` feeds its fallback).
 pub fn random_u32(mix: &[u8]) -> u32 {
-    let mut b = [0u8; 4];
-    // SAFETY: getrandom writes at most 4 bytes into `b`, which we own.
-    // GRND_INSECURE (Linux 5.6) never blocks; on older kernels it fails with
-    // EINVAL and we fall back below.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 4, libc::GRND_INSECURE) };
-    let mut x = if n == 4 { u32::from_ne_bytes(b) } else { 0 };
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
-        .unwrap_or(0);
-    x ^= t;
-    for &m in mix {
-        x = x.rotate_left(5) ^ u32::from(m);
-    }
-    x
+    (crate::rng::u64_mixed(mix) >> 32) as u32
 }
 
 /// Open the client socket on `interface`.
@@ -272,6 +268,7 @@ struct Exchange<'a> {
     xid: u32,
     start: Instant,
     cfg: &'a Config,
+    rng: Rng,
 }
 
 impl Exchange<'_> {
@@ -401,11 +398,20 @@ fn clamp_to_limit(t: Instant, start: Instant, limit: Duration) -> Instant {
     }
 }
 
-/// RFC 2131 §4.1 backoff: 4, 8, 16, 32, 64 s, randomised by ±1 s.
+/// RFC 2131 §4.1 backoff: 4, 8, 16, 32, 64 s, randomised by ±1 s
+/// (`rnd`: uniform over the 2001 milliseconds from -1000 to +1000).
 pub fn backoff(attempt: u32, rnd: u32) -> Duration {
     let base = 4u64 << attempt.min(4);
     let jitter = i64::from(rnd % 2001) - 1000;
     Duration::from_millis((base as i64 * 1000 + jitter) as u64)
+}
+
+impl Exchange<'_> {
+    /// [`backoff`] with this client's generator.
+    fn backoff(&mut self, attempt: u32) -> Duration {
+        let rnd = self.rng.below(2001) as u32;
+        backoff(attempt, rnd)
+    }
 }
 
 fn has_boot_info(r: &Repr) -> bool {
@@ -425,13 +431,18 @@ fn has_boot_info(r: &Repr) -> bool {
 pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease, DhcpError> {
     let sock = open_socket(interface)?;
     let start = Instant::now();
+    let mut rng = Rng::new(&mac);
     let mut ex = Exchange {
         sock,
         mac,
-        xid: random_u32(&mac),
+        xid: rng.next_u64() as u32,
         start,
         cfg,
+        rng,
     };
+    let delay = ex.rng.duration_below(cfg.initial_delay.min(cfg.limit));
+    debug!("dhcp: waiting {delay:?} before the first DISCOVER on {interface}");
+    std::thread::sleep(delay);
     let mut discovers = 0u32;
     let mut attempt = 0u32;
     while !ex.over() {
@@ -440,7 +451,8 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease, DhcpE
         ex.send(&discover)?;
         discovers += 1;
         debug!("dhcp: DISCOVER xid {:08x} on {interface}", ex.xid);
-        let deadline = ex.clamp(Instant::now() + backoff(attempt, random_u32(&[attempt as u8])));
+        let wait = ex.backoff(attempt);
+        let deadline = ex.clamp(Instant::now() + wait);
         let mut best: Option<Repr> = None;
         let mut window_end = deadline;
         while let Some(r) = ex.recv(window_end)? {
@@ -482,8 +494,8 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease, DhcpE
                 break;
             }
             ex.send(&req)?;
-            let deadline =
-                ex.clamp(Instant::now() + backoff(req_attempt, random_u32(&offer.yiaddr.octets())));
+            let wait = ex.backoff(req_attempt);
+            let deadline = ex.clamp(Instant::now() + wait);
             while let Some(r) = ex.recv(deadline)? {
                 match r.message_type() {
                     Some(MessageType::Ack) if !r.yiaddr.is_unspecified() => {
@@ -513,7 +525,7 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease, DhcpE
             }
         }
         // A fresh transaction after a NAK or an unanswered REQUEST.
-        ex.xid = random_u32(&ex.xid.to_be_bytes());
+        ex.xid = ex.rng.next_u64() as u32;
         if !nak {
             attempt += 1;
         }
