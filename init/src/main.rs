@@ -20,6 +20,7 @@ mod modules;
 mod net;
 mod pid1;
 mod reipl;
+mod rng;
 mod tftp;
 mod verify;
 

@@ -406,11 +406,15 @@ pub fn backoff(attempt: u32, rnd: u32) -> Duration {
     Duration::from_millis((base as i64 * 1000 + jitter) as u64)
 }
 
+/// [`backoff`] drawn from `rng`: one client's retransmission schedule.
+fn jittered(rng: &mut Rng, attempt: u32) -> Duration {
+    backoff(attempt, rng.below(2001) as u32)
+}
+
 impl Exchange<'_> {
     /// [`backoff`] with this client's generator.
     fn backoff(&mut self, attempt: u32) -> Duration {
-        let rnd = self.rng.below(2001) as u32;
-        backoff(attempt, rnd)
+        jittered(&mut self.rng, attempt)
     }
 }
 
@@ -563,6 +567,28 @@ mod test {
                 assert!((d - base * 1000).abs() <= 1000, "{attempt} {rnd} {d}");
             }
         }
+    }
+
+    /// 200 clients started together: their first retransmissions are
+    /// spread uniformly over 3-5 s (RFC 2131 §4.1), not in step, and so
+    /// are their start delays.
+    #[test]
+    fn clients_retransmit_out_of_step() {
+        let mut first = Vec::new();
+        let mut delays = Vec::new();
+        for i in 0..200u8 {
+            let mut rng = Rng::new(&[0x52, 0x54, 0, 0, 0, i]);
+            delays.push(rng.duration_below(Config::default().initial_delay));
+            first.push(jittered(&mut rng, 0).as_millis());
+            let second = jittered(&mut rng, 1).as_millis();
+            assert!((7000..=9000).contains(&second), "{second}");
+        }
+        assert!(first.iter().all(|ms| (3000..=5000).contains(ms)));
+        let buckets: std::collections::HashSet<u128> = first.iter().map(|ms| ms / 100).collect();
+        assert!(buckets.len() >= 18, "{} of 21 100-ms buckets used", buckets.len());
+        let (lo, hi) = (delays.iter().min().unwrap(), delays.iter().max().unwrap());
+        assert!(*hi < Duration::from_millis(500));
+        assert!(*hi - *lo > Duration::from_millis(400), "{lo:?}..{hi:?}");
     }
 
     #[test]
