@@ -1,0 +1,522 @@
+//! The deployment as users run it: a real libvirtd (QEMU and network
+//! drivers), the README's isolated network with libvirt's own dnsmasq
+//! serving DHCP and TFTP, the README's s390x domain, driven with `virsh`
+//! only (see `qemu_tests::libvirt` for the harness: a network namespace of
+//! the test's own, private libvirt directories, teardown on drop).
+//!
+//! The workflow is seed 002's (the dracut "reboot s390x" module): the
+//! domain always boots from the network first (interface `<boot
+//! order='1'/>`, disk `<boot order='2'/>`), and the PXELINUX file of its MAC
+//! decides between the installer and the local disk, flipped between boots
+//! the way Foreman flips it.
+//!
+//! Needs root. Without it (or without libvirt) a test skips, unless
+//! `PXEINIT_REQUIRE_ROOT_TESTS=1`, which makes it fail.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use qemu_tests::libvirt::{self, Domain, Libvirt};
+use qemu_tests::*;
+
+/// What the installer (a busybox /init) prints first.
+const INSTALLER: &str = "INSTALLER-REACHED";
+/// What it prints just before it reboots (with `install.reboot=1`).
+const REBOOTING: &str = "INSTALLER: done, rebooting";
+/// The local disk's system.
+const DISK: &str = "LIBVIRT-LOCAL-DISK";
+
+/// The installer stand-in: prints [`INSTALLER`] and its command line; with
+/// `install.reboot=1` it then reboots the guest, as an installer does when
+/// it is done, else it powers off. Before the reboot it sets
+/// `/sys/firmware/reipl/ccw/clear` to 1: with 0 (the kernel's default) the
+/// re-IPL uses DIAG 308 subcode 4, which QEMU 7.2 does not accept (the
+/// domain crashes in a disabled wait).
+fn installer_initrd() -> Vec<u8> {
+    let script = format!(
+        "/bin/busybox mkdir -p /proc /sys\n\
+         /bin/busybox mount -t proc proc /proc\n\
+         /bin/busybox mount -t sysfs sysfs /sys\n\
+         echo \"{INSTALLER}\"\n\
+         echo \"TARGET-CMDLINE: $(/bin/busybox cat /proc/cmdline)\"\n\
+         case \" $(/bin/busybox cat /proc/cmdline) \" in\n\
+         *' install.reboot=1 '*)\n\
+           echo 1 > /sys/firmware/reipl/ccw/clear\n\
+           /bin/busybox sleep 2\n\
+           echo \"{REBOOTING}\"\n\
+           /bin/busybox reboot -f ;;\n\
+         esac\n\
+         /bin/busybox poweroff -f\n"
+    );
+    xtask::payload::busybox_initrd(&script).unwrap_or_else(|e| panic!("installer initrd: {e}"))
+}
+
+/// The install label (Foreman's "install" template in miniature).
+fn install_cfg(append: &str) -> String {
+    format!(
+        "DEFAULT install\n\
+         LABEL install\n  \
+           KERNEL images/debian/linux\n  \
+           INITRD images/debian/installer.gz\n  \
+           APPEND console=ttysclp0 {append}\n"
+    )
+}
+
+/// What Foreman writes for a built host: boot the local disk.
+const LOCALBOOT_CFG: &str = "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n";
+
+/// A TFTP root `target/qemu-tests/NAME/tftp` holding `image` as
+/// `pxelinux.0`, the Debian kernel, the installer, and a `default` that
+/// must never be chosen.
+fn tftp_tree(name: &str, image: &Path) -> PathBuf {
+    let root = tftp_root_with(&format!("{name}/tftp"), image);
+    put(&root, "images/debian/linux", debian_kernel());
+    put(&root, "images/debian/installer.gz", installer_initrd());
+    put(
+        &root,
+        "pxelinux.cfg/default",
+        "DEFAULT wrong\nLABEL wrong\n  KERNEL images/none\n",
+    );
+    root
+}
+
+/// The seconds of the first line containing `needle` at or after `from`.
+fn time_of(con: &Console, needle: &str, from: f64) -> f64 {
+    con.lines
+        .iter()
+        .find(|(t, l)| *t >= from && l.contains(needle))
+        .map(|l| l.0)
+        .unwrap_or_else(|| panic!("console lacks {needle:?}:\n{}", con.text()))
+}
+
+fn assert_no_failure(con: &Console, lv: &Libvirt) {
+    for bad in ["retrying in", "boot failed", "Kernel panic"] {
+        if let Some((t, l)) = con.find(bad) {
+            panic!(
+                "console shows {bad:?} at {t:.1} s ({l}):\n{}\n{}",
+                con.text(),
+                lv.daemon_logs()
+            );
+        }
+    }
+}
+
+/// The guest's lease came from libvirt's dnsmasq (`virsh net-dhcp-leases`).
+fn assert_leased(lv: &Libvirt, dom: &Domain) {
+    let leases = lv.virsh(&["net-dhcp-leases", libvirt::NETWORK]);
+    assert!(
+        leases.contains(&dom.mac),
+        "libvirt's dnsmasq has no lease for {}:\n{leases}",
+        dom.mac
+    );
+}
+
+/// Seed 002's provisioning cycle under `virsh`:
+/// 1. `01-<mac>` says install; `virsh start`: the installer runs with its
+///    APPEND, finishes and reboots the guest itself; meanwhile the test
+///    switches `01-<mac>` to `LOCALBOOT 0` (Foreman does so when the
+///    installer reports "built").
+/// 2. The reboot netboots again (libvirt keeps the interface first), and
+///    pxeinit re-IPLs from the disk libvirt attached: the disk's system
+///    runs, and powers off.
+/// 3. `01-<mac>` switched back to install; `virsh start`: the installer
+///    again.
+///
+/// Each boot's console is checked and its wall time printed.
+#[test]
+fn libvirt_provisioning_cycle_install_localboot_install() {
+    let test = "libvirt_provisioning_cycle_install_localboot_install";
+    if !libvirt::available(test) {
+        return;
+    }
+    let root = tftp_tree("libvirt-cycle", &pxelinux0());
+    let disk = local_disk(DISK);
+    let _l = qemu_lock();
+    let lv = Libvirt::start("cycle");
+    lv.start_network(&root);
+    lv.assert_isolated();
+    let log = lv.dir.join("zguest1-console.log");
+    let dom = lv.define(&libvirt::domain_xml(&disk, &log, ""));
+    let devno = libvirt::disk_devno(&lv, &dom, "vda");
+    let mac_cfg = mac_file(&dom.mac);
+    eprintln!(
+        "{test}: domain {} MAC {} UUID {}, disk at {devno}",
+        dom.name, dom.mac, dom.uuid
+    );
+    put(&root, &mac_cfg, install_cfg("cycle=1 install.reboot=1"));
+
+    // Boots 1 and 2: one `virsh start`, the guest reboots by itself.
+    let mut switched = None;
+    let mut isolated_checked = false;
+    let t_start = Instant::now();
+    let con = lv.boot(
+        &dom,
+        &log,
+        &["DISK-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(400),
+        &mut |line, t| {
+            if !isolated_checked && line.contains("Network boot starting") {
+                // The guest's TAP device exists now: check again.
+                lv.assert_isolated();
+                isolated_checked = true;
+            }
+            if switched.is_none() && line.contains(INSTALLER) {
+                put(&root, &mac_cfg, LOCALBOOT_CFG);
+                switched = Some(t);
+            }
+        },
+    );
+    report(test, &con);
+    assert_no_failure(&con, &lv);
+    assert!(
+        isolated_checked,
+        "the firmware never started:\n{}",
+        con.text()
+    );
+    assert_in_order(
+        &con,
+        &[
+            // Boot 1: the installer.
+            "Network boot starting",
+            &format!("Using TFTP server: {}", libvirt::HOST_IP),
+            "Bootfile name: 'pxelinux.0'",
+            "pxeinit: dhcp: lease 192.168.122.",
+            &format!("config {mac_cfg}, label install"),
+            "booting the new kernel",
+            INSTALLER,
+            "TARGET-CMDLINE: console=ttysclp0 cycle=1 install.reboot=1",
+            REBOOTING,
+            // Boot 2: the network again, then the disk.
+            "Network boot starting",
+            "Bootfile name: 'pxelinux.0'",
+            &format!("config {mac_cfg}, label local"),
+            "LOCALBOOT",
+            "Using virtio-blk.",
+            DISK,
+            "DISK-CMDLINE: console=ttysclp0 quiet local.disk=1",
+        ],
+    );
+    let t_install1 = time_of(&con, INSTALLER, 0.0);
+    let t_reboot = time_of(&con, REBOOTING, t_install1);
+    let (_, reipl) = con
+        .lines
+        .iter()
+        .find(|(t, l)| *t >= t_reboot && l.contains("LOCALBOOT"))
+        .expect("LOCALBOOT line");
+    assert!(
+        reipl.contains(&devno),
+        "LOCALBOOT did not re-IPL the disk libvirt attached ({devno}): {reipl}"
+    );
+    let t_localboot = time_of(&con, "LOCALBOOT", t_reboot);
+    let t_disk = time_of(&con, DISK, t_reboot);
+    let boot1 = t_install1;
+    let boot2 = t_disk - t_reboot;
+    assert!(
+        lv.wait_shut_off(&dom, Duration::from_secs(60)),
+        "the disk's system did not power off:\n{}",
+        con.text()
+    );
+    assert_leased(&lv, &dom);
+
+    // Boot 3: switched back, installs again.
+    put(&root, &mac_cfg, install_cfg("cycle=3"));
+    let con3 = lv.boot(
+        &dom,
+        &log,
+        &["TARGET-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(300),
+        &mut |_, _| {},
+    );
+    report(test, &con3);
+    assert_no_failure(&con3, &lv);
+    assert_in_order(
+        &con3,
+        &[
+            "Network boot starting",
+            &format!("config {mac_cfg}, label install"),
+            "booting the new kernel",
+            INSTALLER,
+            "TARGET-CMDLINE: console=ttysclp0 cycle=3",
+        ],
+    );
+    assert_absent(&con3, "LOCALBOOT");
+    assert_absent(&con3, DISK);
+    let boot3 = time_of(&con3, INSTALLER, 0.0);
+    assert!(
+        lv.wait_shut_off(&dom, Duration::from_secs(60)),
+        "the installer did not power off"
+    );
+    lv.assert_isolated();
+
+    // The README's commands are the ones run here.
+    let ran = lv.user_commands();
+    for c in libvirt::README_COMMANDS {
+        assert!(
+            ran.iter().any(|r| r == c),
+            "the test never ran {c:?}: {ran:?}"
+        );
+    }
+    eprintln!(
+        "{test}: boot 1 (virsh start -> installer) {boot1:.1} s; \
+         boot 2 (installer's reboot -> netboot -> LOCALBOOT -> disk's system) {boot2:.1} s \
+         (LOCALBOOT {:.1} s after the reboot); \
+         boot 3 (virsh start -> installer) {boot3:.1} s; config switched {:.1} s before the reboot; \
+         whole cycle {:.1} s",
+        t_localboot - t_reboot,
+        t_reboot - switched.unwrap_or(t_reboot),
+        t_start.elapsed().as_secs_f64()
+    );
+}
+
+/// The UUID libvirt gave the domain names its config
+/// (`pxelinux.cfg/<uuid>`, looked up before `01-<mac>`), and
+/// `rd.chreipl=ccw rd.chreipl=0.0.0005` on the first stage's command line
+/// (the form in seed 002's dracut module) picks the LOCALBOOT disk: of two
+/// disks, the one at 0.0.0005, not the first one.
+#[test]
+fn libvirt_uuid_config_and_rd_chreipl() {
+    let test = "libvirt_uuid_config_and_rd_chreipl";
+    if !libvirt::available(test) {
+        return;
+    }
+    let image = pxelinux0_with(
+        "chreipl-0005",
+        "console=ttysclp0 quiet rd.chreipl=ccw rd.chreipl=0.0.0005",
+    );
+    let root = tftp_tree("libvirt-uuid", &image);
+    let first = local_disk("LIBVIRT-DISK-FIRST");
+    let second = local_disk("LIBVIRT-DISK-0005");
+    let _l = qemu_lock();
+    let lv = Libvirt::start("uuid");
+    lv.start_network(&root);
+    let log = lv.dir.join("zguest1-console.log");
+    let extra = format!(
+        "    <disk type='file' device='disk'>\n\
+         \x20     <driver name='qemu' type='raw'/>\n\
+         \x20     <source file='{}'/>\n\
+         \x20     <target dev='vdb' bus='virtio'/>\n\
+         \x20     <address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0005'/>\n\
+         \x20   </disk>\n",
+        second.display()
+    );
+    let dom = lv.define(&libvirt::domain_xml(&first, &log, &extra));
+    let vda = libvirt::disk_devno(&lv, &dom, "vda");
+    assert_eq!(libvirt::disk_devno(&lv, &dom, "vdb"), "0.0.0005");
+    assert_ne!(vda, "0.0.0005");
+    let uuid_cfg = format!("pxelinux.cfg/{}", dom.uuid.to_ascii_lowercase());
+    eprintln!(
+        "{test}: UUID {} MAC {}, disks {vda} and 0.0.0005",
+        dom.uuid, dom.mac
+    );
+    // The MAC file must lose to the UUID file.
+    put(&root, &mac_file(&dom.mac), LOCALBOOT_CFG);
+    put(&root, &uuid_cfg, install_cfg("by=uuid"));
+
+    let con = lv.boot(
+        &dom,
+        &log,
+        &["TARGET-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(300),
+        &mut |_, _| {},
+    );
+    report(test, &con);
+    assert_no_failure(&con, &lv);
+    assert_in_order(
+        &con,
+        &[
+            &format!("machine UUID {}", dom.uuid),
+            &format!("config {uuid_cfg}, label install"),
+            INSTALLER,
+            "TARGET-CMDLINE: console=ttysclp0 by=uuid",
+        ],
+    );
+    let boot_a = time_of(&con, INSTALLER, 0.0);
+    assert!(lv.wait_shut_off(&dom, Duration::from_secs(60)));
+
+    put(&root, &uuid_cfg, LOCALBOOT_CFG);
+    let con = lv.boot(
+        &dom,
+        &log,
+        &["DISK-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(300),
+        &mut |_, _| {},
+    );
+    report(test, &con);
+    assert_no_failure(&con, &lv);
+    assert_in_order(
+        &con,
+        &[
+            &format!("config {uuid_cfg}, label local"),
+            "LOCALBOOT: re-IPL from CCW device 0.0.0005",
+            "Using virtio-blk.",
+            "LIBVIRT-DISK-0005",
+            "DISK-CMDLINE:",
+        ],
+    );
+    assert_absent(&con, "LIBVIRT-DISK-FIRST");
+    let boot_b = time_of(&con, "LIBVIRT-DISK-0005", 0.0);
+    eprintln!(
+        "{test}: UUID config -> installer {boot_a:.1} s; LOCALBOOT -> disk 0.0.0005 {boot_b:.1} s"
+    );
+}
+
+/// A 64 MiB initrd over the libvirt network's own TFTP server (its
+/// dnsmasq, `<tftp root>`), five boots in a row, each to the target's
+/// /init. Prints each boot's wall time, the initrd's download time and any
+/// receive stall pxeinit recovered from.
+#[test]
+fn libvirt_64mib_initrd_over_network_tftp_5_times() {
+    let test = "libvirt_64mib_initrd_over_network_tftp_5_times";
+    if !libvirt::available(test) {
+        return;
+    }
+    const SIZE: usize = 64 << 20;
+    let root = tftp_tree("libvirt-64m", &pxelinux0());
+    let initrd = xtask::payload::target_initrd("LIBVIRT-64M", SIZE)
+        .unwrap_or_else(|e| panic!("64 MiB initrd: {e}"));
+    put(&root, "images/big.img", &initrd);
+    let disk = local_disk(DISK);
+    let _l = qemu_lock();
+    let lv = Libvirt::start("big");
+    lv.start_network(&root);
+    lv.assert_isolated();
+    let log = lv.dir.join("zguest1-console.log");
+    let dom = lv.define(&libvirt::domain_xml(&disk, &log, ""));
+    let mut rows = vec![];
+    for n in 1..=5 {
+        put(
+            &root,
+            &mac_file(&dom.mac),
+            format!(
+                "DEFAULT big\nLABEL big\n  KERNEL images/debian/linux\n  \
+                 INITRD images/big.img\n  APPEND console=ttysclp0 big.boot={n}\n"
+            ),
+        );
+        let con = lv.boot(
+            &dom,
+            &log,
+            &["TARGET-DONE", "retrying in", "boot failed"],
+            Duration::from_secs(400),
+            &mut |_, _| {},
+        );
+        report(test, &con);
+        assert_no_failure(&con, &lv);
+        assert_in_order(
+            &con,
+            &[
+                &format!("Using TFTP server: {}", libvirt::HOST_IP),
+                "pxeinit: initrd images/big.img",
+                &format!("pxeinit: initrd: {} bytes in", initrd.len()),
+                "booting the new kernel",
+                "TARGET-INIT: hello from the netbooted target (LIBVIRT-64M)",
+                &format!("TARGET-CMDLINE: console=ttysclp0 big.boot={n}"),
+            ],
+        );
+        let wall = time_of(&con, "TARGET-INIT", 0.0);
+        let (_, dl) = con.find("pxeinit: initrd: ").expect("initrd line");
+        let secs: f64 = dl
+            .split(" in ")
+            .nth(1)
+            .and_then(|s| s.trim_end_matches(" s").trim().parse().ok())
+            .unwrap_or(f64::NAN);
+        let resets = con
+            .lines
+            .iter()
+            .filter(|(_, l)| l.contains("resetting the device"))
+            .count();
+        eprintln!(
+            "{test}: boot {n}: {wall:.1} s to the target's /init, initrd {:.1} s ({:.2} MB/s), {resets} receive stalls recovered",
+            secs,
+            initrd.len() as f64 / secs / 1e6
+        );
+        rows.push((wall, secs, resets));
+        assert!(lv.wait_shut_off(&dom, Duration::from_secs(60)));
+    }
+    assert_leased(&lv, &dom);
+    eprintln!(
+        "{test}: walls {:?} s, initrd downloads {:?} s, stalls {:?}",
+        rows.iter()
+            .map(|r| format!("{:.1}", r.0))
+            .collect::<Vec<_>>(),
+        rows.iter()
+            .map(|r| format!("{:.1}", r.1))
+            .collect::<Vec<_>>(),
+        rows.iter().map(|r| r.2).collect::<Vec<_>>()
+    );
+}
+
+/// The README's libvirt section shows the XML files the tests define (the
+/// placeholders as the README's example paths), and exactly the `virsh`
+/// commands the harness runs. No root needed.
+#[test]
+fn readme_libvirt_section_is_the_tested_xml() {
+    let readme = std::fs::read_to_string(xtask::root().join("README.md")).expect("README.md");
+    let start = readme
+        .find("**libvirt:**")
+        .expect("README has no **libvirt:** section");
+    let end = readme[start..]
+        .find("**QEMU directly:**")
+        .map(|i| start + i)
+        .expect("README: no **QEMU directly:** after the libvirt section");
+    let section = &readme[start..end];
+    let blocks = |lang: &str| -> Vec<String> {
+        let fence = format!("```{lang}\n");
+        section
+            .split(&fence)
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap_or("").to_string())
+            .collect()
+    };
+    let readme_values: Vec<(&str, PathBuf)> = libvirt::PLACEHOLDERS
+        .iter()
+        .map(|(k, v)| (*k, PathBuf::from(v)))
+        .collect();
+    let values: Vec<(&str, &Path)> = readme_values
+        .iter()
+        .map(|(k, v)| (*k, v.as_path()))
+        .collect();
+    let want: Vec<String> = [libvirt::NETWORK_XML, libvirt::DOMAIN_XML]
+        .iter()
+        .map(|f| {
+            let xml = libvirt::read_xml(f);
+            let used: Vec<(&str, &Path)> = values
+                .iter()
+                .filter(|(k, _)| xml.contains(k))
+                .copied()
+                .collect();
+            libvirt::fill(&xml, &used)
+        })
+        .collect();
+    let got = blocks("xml");
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "the README's libvirt section should show {} XML blocks ({} and {}), it shows {}",
+        want.len(),
+        libvirt::NETWORK_XML,
+        libvirt::DOMAIN_XML,
+        got.len()
+    );
+    for (g, (w, f)) in got
+        .iter()
+        .zip(want.iter().zip([libvirt::NETWORK_XML, libvirt::DOMAIN_XML]))
+    {
+        assert_eq!(
+            g,
+            w,
+            "the README's XML differs from {f} (with {:?} for its placeholders)",
+            libvirt::PLACEHOLDERS
+        );
+    }
+    let cmds: Vec<String> = blocks("sh")
+        .iter()
+        .flat_map(|b| b.lines().map(str::to_string).collect::<Vec<_>>())
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| l.starts_with("virsh "))
+        .collect();
+    assert_eq!(
+        cmds,
+        libvirt::README_COMMANDS,
+        "the README's virsh commands are not the ones the tests run"
+    );
+}
