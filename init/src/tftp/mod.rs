@@ -7,8 +7,16 @@
 //!
 //! # Protocol
 //!
-//! - **Request** (RFC 1350 §4, RFC 2347 §2): one RRQ, retransmitted on the
-//!   retransmission timer until the first reply. The RRQ asks for `blksize`
+//! - **Request** (RFC 1350 §4, RFC 2347 §2): one RRQ, sent again from the
+//!   same port on a jittered exponential backoff from
+//!   [`Options::initial_rto`] until the first reply: up to
+//!   [`Options::timeout`] apart and [`Options::retries`] times for a server
+//!   nothing is known of, up to [`MAX_REQUEST_INTERVAL`] apart for
+//!   [`Options::busy_wait`] for one that is busy (a busy-sounding ERROR,
+//!   [`is_busy`]) or known to be up ([`Options::known_up`]: dnsmasq beyond
+//!   `--tftp-max` reads no requests at all). A socket that sent several
+//!   copies lingers after the transfer and answers late replies to them
+//!   with ERROR 5, which frees the server's slot. The RRQ asks for `blksize`
 //!   ([`Options::blksize`], derived from the MTU by [`Options::for_mtu`]),
 //!   `timeout`, `tsize=0` and `windowsize` unless they equal the RFC 1350
 //!   defaults, and for tftpd-hpa's `utimeout` ([`Options::utimeout`]).
@@ -65,7 +73,9 @@
 //! async-tftp all do), so only the server's own timer resends it. In a
 //! window, a loss after the first block is repaired at once by the gap ACK;
 //! otherwise the cost is the server's timeout, which the client lowers with
-//! `utimeout` where it is understood (100 ms by default instead of 1 s);
+//! `utimeout` where it is understood: the caller asks for [`utimeout_for`]
+//! the round trip it measured on earlier transfers from the server (10 ms
+//! on a LAN), 100 ms before anything is measured, instead of 1 s;
 //! dnsmasq's timers tick in whole seconds (2 s, 3 s, 5 s...).
 //!
 //! An ICMP port unreachable for the request (no server listening) or for
@@ -105,12 +115,13 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
-use log::{debug, trace, warn};
+use log::{debug, info, trace, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
     recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
 };
 
+use crate::rng::Rng;
 use wire::{limits, ErrorCode, Mode, Packet, Repr, TransferOptions};
 
 /// Lower bound of the retransmission timeout.
@@ -175,6 +186,80 @@ pub struct Options {
     /// ([`TftpError::TooLarge`]). `None` accepts any size (the caller's
     /// sink may still refuse the bytes).
     pub max_size: Option<u64>,
+    /// How long, from the first request, to keep asking a server that is
+    /// at its limit: one that refuses the request with a busy-sounding
+    /// ERROR ([`is_busy`]), or, when [`Options::known_up`], one that does
+    /// not answer at all (dnsmasq beyond `--tftp-max` reads no requests).
+    /// The request is sent again from the same port on a jittered
+    /// exponential backoff ([`crate::rng::backoff`]: 0.5, 1, 2 … 30 s,
+    /// ±50 %), so that an answer to any copy of it counts and clients
+    /// turned away together come back spread out. After it, the fetch
+    /// fails with [`TftpError::NoAnswer`]. Zero: a busy ERROR fails at
+    /// once like any other.
+    pub busy_wait: Duration,
+    /// The server has answered this client before (or is the DHCP server
+    /// that just gave the lease): silence then means busy, not gone, and
+    /// an unanswered request is asked again for [`Options::busy_wait`]
+    /// instead of failing after [`Options::retries`]. A server nothing is
+    /// known of keeps the bound of [`Options::retries`].
+    pub known_up: bool,
+}
+
+/// The largest interval between two requests to a busy server.
+pub const MAX_REQUEST_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The smallest `utimeout` tftpd-hpa accepts.
+pub const MIN_UTIMEOUT: Duration = Duration::from_millis(10);
+
+/// The `utimeout` to ask a server for, given the round trip measured on
+/// earlier transfers from it (RFC 6298's SRTT and RTTVAR): twice the
+/// retransmission timeout that measurement gives, `2·(SRTT + 4·RTTVAR)`,
+/// rounded up to the millisecond, within [`MIN_UTIMEOUT`]..=1 s. Twice,
+/// so that a server resending a block the client has not lost (its
+/// answer merely late: a slow or loaded guest, whose scheduling delay is
+/// part of every sample) stays rare; the variance term grows with the
+/// jitter such a guest shows. On a LAN this is the floor, 10 ms, instead
+/// of the 100 ms asked for before anything was measured.
+pub fn utimeout_for(srtt: Duration, rttvar: Duration) -> Duration {
+    let rto = srtt.saturating_add(rttvar.saturating_mul(4));
+    let ms = rto.saturating_mul(2).as_micros().div_ceil(1000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+        .clamp(MIN_UTIMEOUT, Duration::from_secs(1))
+}
+
+/// Whether a server's ERROR to a request says it is at its limit for
+/// now rather than refusing the file: ERROR 3 ("disk full or allocation
+/// exceeded", which a read request cannot mean literally), or ERROR 0
+/// with a message such as "too many transfers", "server busy", "try again
+/// later", "out of memory".
+pub fn is_busy(code: ErrorCode, message: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "busy",
+        "too many",
+        "try again",
+        "later",
+        "overload",
+        "limit",
+        "exceed",
+        "full",
+        "resource",
+        "unavailable",
+        "capacity",
+        "maximum",
+        "memory",
+        "transfers",
+        "connections",
+        "sessions",
+        "throttl",
+    ];
+    match code {
+        ErrorCode::DiskFull => true,
+        ErrorCode::NotDefined => {
+            let m = message.to_ascii_lowercase();
+            WORDS.iter().any(|w| m.contains(w))
+        }
+        _ => false,
+    }
 }
 
 impl Default for Options {
@@ -189,6 +274,8 @@ impl Default for Options {
             initial_rto: Duration::from_millis(500),
             bind_device: None,
             max_size: None,
+            busy_wait: Duration::from_secs(300),
+            known_up: false,
         }
     }
 }
@@ -243,6 +330,17 @@ pub struct Stats {
     pub retransmits: u32,
     /// The smoothed round-trip time at the end, if one was measured.
     pub srtt: Option<Duration>,
+    /// Its variation (RFC 6298 RTTVAR), with `srtt`.
+    pub rttvar: Option<Duration>,
+    /// Requests sent (RRQs, the first included).
+    pub requests: u32,
+    /// Requests the server refused as busy before one was served.
+    pub refusals: u32,
+    /// Time from the first request to the server's first answer.
+    pub waited: Duration,
+    /// Blocks that arrived again after they were received (the server's
+    /// retransmissions, and duplicates on the path).
+    pub duplicates: u32,
 }
 
 /// Why [`fetch`] failed. Every variant names the server and the file; the
@@ -281,6 +379,20 @@ pub enum TftpError {
         after: Duration,
         /// Octets received before the stall.
         received: u64,
+    },
+    /// A server known to be up ([`Options::known_up`]) never answered the
+    /// request, or kept refusing it as busy, for [`Options::busy_wait`].
+    NoAnswer {
+        /// The server's request address.
+        server: SocketAddr,
+        /// The requested file.
+        path: String,
+        /// Time since the first request.
+        after: Duration,
+        /// Requests sent.
+        requests: u32,
+        /// The last busy refusal (code and message), if it refused.
+        busy: Option<(ErrorCode, String)>,
     },
     /// The server sent a different number of octets than its `tsize`.
     TsizeMismatch {
@@ -370,6 +482,7 @@ impl TftpError {
             TftpError::NotFound { server, path, .. }
             | TftpError::Server { server, path, .. }
             | TftpError::Timeout { server, path, .. }
+            | TftpError::NoAnswer { server, path, .. }
             | TftpError::TsizeMismatch { server, path, .. }
             | TftpError::Unreachable { server, path, .. }
             | TftpError::Protocol { server, path, .. }
@@ -435,6 +548,30 @@ impl fmt::Display for Reason<'_> {
                 f,
                 "transfer stalled: nothing from the server for {:.1?} after {} bytes",
                 after, received
+            ),
+            TftpError::NoAnswer {
+                after,
+                requests,
+                busy: None,
+                ..
+            } => write!(
+                f,
+                "the TFTP server never answered: {} requests over {:.0} s (it answered before: busy, or gone since)",
+                requests,
+                after.as_secs_f64()
+            ),
+            TftpError::NoAnswer {
+                after,
+                requests,
+                busy: Some((code, message)),
+                ..
+            } => write!(
+                f,
+                "the TFTP server stayed busy: {} requests over {:.0} s, refused with {} (server said {:?})",
+                requests,
+                after.as_secs_f64(),
+                code,
+                message
             ),
             TftpError::TsizeMismatch { expected, got, .. } => write!(
                 f,
@@ -522,6 +659,111 @@ pub fn fetch(
                 );
                 requested = TransferOptions::default();
             }
+        }
+    }
+}
+
+/// Copies of a request may still be queued at the server when the
+/// transfer is over (a busy dnsmasq reads its requests late), and each it
+/// answers then would hold one of its transfer slots for half a minute of
+/// retransmissions into a closed port. So a socket that sent more than one
+/// request is kept open, for [`Options::busy_wait`], by one background
+/// thread, which answers whatever the server sends it with ERROR 5: the
+/// server ends that transfer at once.
+struct Lingering {
+    socket: UdpSocket,
+    server: std::net::IpAddr,
+    until: Instant,
+}
+
+fn linger(l: Lingering) {
+    use std::sync::{mpsc, Mutex, OnceLock};
+    static LINGER: OnceLock<Mutex<mpsc::Sender<Lingering>>> = OnceLock::new();
+    let tx = LINGER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        let _ = std::thread::Builder::new()
+            .name("tftp-linger".into())
+            .spawn(move || lingerer(rx));
+        Mutex::new(tx)
+    });
+    let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(l);
+}
+
+/// The lingering sockets' thread: answers late OACKs and DATA with ERROR
+/// 5 until each socket's time is up.
+fn lingerer(rx: std::sync::mpsc::Receiver<Lingering>) {
+    let mut socks: Vec<Lingering> = Vec::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        if socks.is_empty() {
+            match rx.recv() {
+                Ok(l) => socks.push(l),
+                Err(_) => return,
+            }
+        }
+        socks.extend(rx.try_iter());
+        let now = Instant::now();
+        socks.retain(|l| l.until > now);
+        let mut fds: Vec<PollFd> = socks
+            .iter()
+            .map(|l| PollFd::new(l.socket.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if poll(&mut fds, PollTimeout::from(200u16)).unwrap_or(0) == 0 {
+            continue;
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some()).collect();
+        drop(fds);
+        for (l, _) in socks.iter().zip(ready).filter(|(_, r)| *r) {
+            drain_error_queue(&l.socket);
+            while let Ok((n, from)) = l.socket.recv_from(&mut buf) {
+                let late = Packet::new_checked(&buf[..n]).is_ok_and(|p| {
+                    matches!(p.opcode(), wire::OpCode::Oack | wire::OpCode::Data)
+                });
+                if late && from.ip() == l.server {
+                    trace!("tftp: a late answer from {from} to a request already served: ERROR 5");
+                    let repr = Repr::Error {
+                        code: ErrorCode::UnknownTid,
+                        msg: "request already served",
+                    };
+                    let mut bytes = vec![0; repr.buffer_len()];
+                    repr.emit(&mut Packet::new_unchecked(&mut bytes[..]));
+                    let _ = l.socket.send_to(&bytes, from);
+                }
+            }
+        }
+    }
+}
+
+/// Empties a socket's `IP_RECVERR` queue without looking at it.
+fn drain_error_queue(socket: &UdpSocket) {
+    loop {
+        let mut data = [0u8; 64];
+        let mut iov = [IoSliceMut::new(&mut data)];
+        let mut cmsg = nix::cmsg_space!(libc::sock_extended_err, libc::sockaddr_in6);
+        if recvmsg::<SockaddrStorage>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
+        )
+        .is_err()
+        {
+            return;
+        }
+    }
+}
+
+impl Drop for Transfer<'_> {
+    fn drop(&mut self) {
+        if self.requests < 2 || self.opts.busy_wait.is_zero() {
+            return;
+        }
+        if let Ok(socket) = self.socket.try_clone() {
+            linger(Lingering {
+                socket,
+                server: self.server.ip(),
+                until: Instant::now() + self.opts.busy_wait.min(Duration::from_secs(600)),
+            });
         }
     }
 }
@@ -632,6 +874,18 @@ struct Transfer<'a> {
     idle_packets: u32,
     retransmits: u32,
     started: Instant,
+    /// Requests sent.
+    requests: u32,
+    /// How long after the last request the next one goes out.
+    request_interval: Duration,
+    /// Busy refusals, and the last one.
+    refusals: u32,
+    busy: Option<(ErrorCode, String)>,
+    /// When the server first answered.
+    answered: Option<Instant>,
+    duplicates: u32,
+    /// The request backoff's jitter.
+    rng: Rng,
 }
 
 impl<'a> Transfer<'a> {
@@ -734,6 +988,13 @@ impl<'a> Transfer<'a> {
             idle_packets: 0,
             retransmits: 0,
             started,
+            requests: 0,
+            request_interval: opts.initial_rto,
+            refusals: 0,
+            busy: None,
+            answered: None,
+            duplicates: 0,
+            rng: Rng::new(path.as_bytes()),
         })
     }
 
@@ -772,7 +1033,10 @@ impl<'a> Transfer<'a> {
         let blksize = usize::from(self.requested.blksize.unwrap_or(limits::BLKSIZE_DEFAULT));
         let mut buf = vec![0u8; (blksize + 5).max(2048)];
         loop {
-            let deadline = self.last_tx.max(self.last_progress) + self.rto.rto();
+            let deadline = match self.peer {
+                None => self.request_deadline(),
+                Some(_) => self.last_tx.max(self.last_progress) + self.rto.rto(),
+            };
             let Some((len, from)) = self.recv(&mut buf, deadline)? else {
                 self.on_timeout()?;
                 continue;
@@ -797,7 +1061,13 @@ impl<'a> Transfer<'a> {
                     );
                     None
                 }
-                None => self.on_first_reply(from, repr, &packet, now, sink, progress)?,
+                None => {
+                    let outcome = self.on_first_reply(from, repr, &packet, now, sink, progress)?;
+                    if self.peer.is_some() {
+                        self.answered.get_or_insert(now);
+                    }
+                    outcome
+                }
                 Some(peer) if peer != from => {
                     self.reject_tid(from, &packet)?;
                     None
@@ -823,6 +1093,33 @@ impl<'a> Transfer<'a> {
             .saturating_mul(self.opts.retries.saturating_add(1))
     }
 
+    /// Whether silence or a busy refusal means "ask again later": the
+    /// server is known to be up, or has said it is busy.
+    fn patient(&self) -> bool {
+        !self.opts.busy_wait.is_zero() && (self.opts.known_up || self.refusals > 0)
+    }
+
+    /// How long after the first request the server may take to answer:
+    /// [`Options::busy_wait`] when [`Transfer::patient`], else
+    /// [`Transfer::no_progress_limit`].
+    fn request_limit(&self) -> Duration {
+        let bounded = self.no_progress_limit();
+        match self.patient() {
+            true => self.opts.busy_wait.max(bounded),
+            false => bounded,
+        }
+    }
+
+    /// When to send the request again (or give up): the backoff after
+    /// the last one, but no later than the request limit.
+    fn request_deadline(&self) -> Instant {
+        let next = self.last_tx + self.request_interval;
+        match self.started.checked_add(self.request_limit()) {
+            Some(end) => next.min(end),
+            None => next,
+        }
+    }
+
     /// Fails the transfer when packets arrive but none advances it for
     /// [`Transfer::no_progress_limit`].
     fn check_progress(&mut self, now: Instant) -> Result<(), TftpError> {
@@ -831,7 +1128,13 @@ impl<'a> Transfer<'a> {
         }
         self.idle_packets = self.idle_packets.saturating_add(1);
         let idle = now.saturating_duration_since(self.last_progress);
-        if idle <= self.no_progress_limit() {
+        let limit = match self.peer {
+            // Busy refusals and strangers before the first answer: as
+            // long as the request may wait.
+            None => self.request_limit(),
+            Some(_) => self.no_progress_limit(),
+        };
+        if idle <= limit {
             return Ok(());
         }
         self.send_error_to_peer(ErrorCode::NotDefined, "no progress");
@@ -855,6 +1158,22 @@ impl<'a> Transfer<'a> {
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Option<Outcome>, TftpError> {
         match repr {
+            Ok(Repr::Error { code, msg }) if !self.opts.busy_wait.is_zero() && is_busy(code, msg) => {
+                self.refusals += 1;
+                self.busy = Some((code, msg.to_owned()));
+                if now.saturating_duration_since(self.started) >= self.opts.busy_wait {
+                    return Err(self.no_answer(now));
+                }
+                let wait = self.request_deadline().saturating_duration_since(now);
+                info!(
+                    "{}: the server is busy ({} {:?}); asking again in {:.1} s",
+                    self.target(),
+                    code,
+                    msg,
+                    wait.as_secs_f64()
+                );
+                Ok(None)
+            }
             Ok(Repr::Error { code, msg }) => {
                 if !self.requested.is_empty()
                     && matches!(
@@ -1111,6 +1430,13 @@ impl<'a> Transfer<'a> {
                 elapsed: self.started.elapsed(),
                 retransmits: self.retransmits,
                 srtt: self.rto.srtt,
+                rttvar: self.rto.srtt.map(|_| self.rto.rttvar),
+                requests: self.requests,
+                refusals: self.refusals,
+                waited: self
+                    .answered
+                    .map_or(Duration::ZERO, |a| a.saturating_duration_since(self.started)),
+                duplicates: self.duplicates,
             };
             debug!("{}: done: {:?}", self.target(), stats);
             return Ok(Some(Outcome::Done(stats)));
@@ -1138,6 +1464,7 @@ impl<'a> Transfer<'a> {
     /// arrive sooner, and blocks after the last ACK are never retransmitted
     /// by a server that has not timed out.
     fn on_duplicate(&mut self, block: u16, now: Instant) -> Result<(), TftpError> {
+        self.duplicates = self.duplicates.saturating_add(1);
         let behind = (self.acked as u16).wrapping_sub(block);
         let since_ack = now.saturating_duration_since(self.last_tx);
         if behind < 0x8000 && since_ack >= self.rto.rto() / 2 {
@@ -1157,6 +1484,9 @@ impl<'a> Transfer<'a> {
     fn on_timeout(&mut self) -> Result<(), TftpError> {
         self.timeouts += 1;
         let now = Instant::now();
+        if self.peer.is_none() {
+            return self.on_request_timeout(now);
+        }
         if self.timeouts > self.opts.retries {
             if self.peer.is_some() {
                 self.send_error_to_peer(ErrorCode::NotDefined, "timed out");
@@ -1183,8 +1513,62 @@ impl<'a> Transfer<'a> {
         }
     }
 
+    /// No answer to the request in time: send it again on the backoff, or
+    /// give up ([`TftpError::Timeout`] after [`Options::retries`] for a
+    /// server nothing is known of, [`TftpError::NoAnswer`] after
+    /// [`Options::busy_wait`] for one that is up or busy).
+    fn on_request_timeout(&mut self, now: Instant) -> Result<(), TftpError> {
+        let elapsed = now.saturating_duration_since(self.started);
+        let patient = self.patient();
+        if elapsed >= self.request_limit() || (!patient && self.timeouts > self.opts.retries) {
+            return Err(match patient {
+                true => self.no_answer(now),
+                false => TftpError::Timeout {
+                    server: self.server,
+                    path: self.path.to_owned(),
+                    after: now.saturating_duration_since(self.last_progress),
+                    received: 0,
+                },
+            });
+        }
+        self.retransmits += 1;
+        self.send_request(true)?;
+        if patient && self.requests >= 3 && self.refusals == 0 {
+            info!(
+                "{}: no answer yet (the server is busy?); request {} sent, the next in {:.1} s ({:.0} of {:.0} s)",
+                self.target(),
+                self.requests,
+                self.request_interval.as_secs_f64(),
+                elapsed.as_secs_f64(),
+                self.request_limit().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    fn no_answer(&self, now: Instant) -> TftpError {
+        TftpError::NoAnswer {
+            server: self.server,
+            path: self.path.to_owned(),
+            after: now.saturating_duration_since(self.started),
+            requests: self.requests,
+            busy: self.busy.clone(),
+        }
+    }
+
     fn send_request(&mut self, again: bool) -> Result<(), TftpError> {
         self.send(self.server, &self.request)?;
+        // The next one after the backoff: doubling from the initial RTO,
+        // jittered, up to the retransmission ceiling, or, for a server
+        // that is up but busy, up to MAX_REQUEST_INTERVAL.
+        let cap = match self.patient() {
+            true => MAX_REQUEST_INTERVAL,
+            false => self.opts.timeout,
+        }
+        .max(self.opts.initial_rto);
+        self.request_interval =
+            crate::rng::backoff(&mut self.rng, self.requests, self.opts.initial_rto, cap);
+        self.requests = self.requests.saturating_add(1);
         self.just_sent = true;
         let now = Instant::now();
         self.last_tx = now;

@@ -56,6 +56,12 @@ struct Script {
     /// After the first transmission of this block, close the transfer port
     /// (the server process dies).
     die_after: Option<u64>,
+    /// Answer this many requests first with ERROR 0 "too many transfers"
+    /// (a server at its limit).
+    busy_first: usize,
+    /// Read this many requests first and answer none (dnsmasq beyond
+    /// `--tftp-max`).
+    ignore_first: usize,
 }
 
 impl Script {
@@ -72,6 +78,8 @@ impl Script {
             oversize: None,
             timeout: Duration::from_secs(5),
             die_after: None,
+            busy_first: 0,
+            ignore_first: 0,
         }
     }
 }
@@ -81,6 +89,8 @@ impl Script {
 struct Log {
     /// Options of each request.
     requests: Vec<TransferOptions>,
+    /// When each request arrived, and from where.
+    request_times: Vec<(Instant, SocketAddr)>,
     /// DATA packets sent.
     data_sent: u64,
     /// ACK block numbers received, in order.
@@ -114,6 +124,20 @@ fn serve(script: Script) -> (SocketAddr, thread::JoinHandle<Log>) {
                 continue;
             };
             log.requests.push(options);
+            log.request_times.push((Instant::now(), peer));
+            let n = log.requests.len();
+            if n <= server.script.ignore_first {
+                continue;
+            }
+            if n <= server.script.ignore_first + server.script.busy_first {
+                let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+                let busy = Repr::Error {
+                    code: ErrorCode::NotDefined,
+                    msg: "too many transfers",
+                };
+                send(&socket, peer, &busy);
+                continue;
+            }
             if server.transfer(peer, options, &mut log) {
                 break;
             }
@@ -1030,4 +1054,227 @@ fn rto_follows_rfc_6298() {
     // A maximum below the floor wins.
     let rto = RtoEstimator::new(Duration::from_millis(500), Duration::from_millis(5));
     assert_eq!(rto.rto(), Duration::from_millis(5));
+}
+
+/// Options for the busy-server tests: fast timers, `busy_wait` as given.
+fn busy_options(busy_wait: Duration, known_up: bool) -> Options {
+    Options {
+        initial_rto: Duration::from_millis(20),
+        timeout: Duration::from_millis(100),
+        retries: 2,
+        busy_wait,
+        known_up,
+        ..options(100, 1)
+    }
+}
+
+/// A server at its limit answers ERROR 0 "too many transfers": the
+/// request goes again from the same port on a growing, jittered backoff
+/// until it is served.
+#[test]
+fn a_busy_server_is_asked_again_until_it_serves() {
+    let data = file(1000);
+    let script = Script {
+        busy_first: 4,
+        ..Script::new(data.clone())
+    };
+    let opts = busy_options(Duration::from_secs(20), false);
+    let (result, got, log) = run(script, &opts);
+    let stats = result.unwrap();
+    assert_eq!(got, data);
+    assert_eq!((stats.requests, stats.refusals), (5, 4));
+    assert_eq!(log.requests.len(), 5);
+    let ports: HashSet<SocketAddr> = log.request_times.iter().map(|(_, p)| *p).collect();
+    assert_eq!(ports.len(), 1, "the requests came from several ports");
+    // Intervals: nominally 20, 40, 80, 160 ms, each within ±50 % (and
+    // some scheduling delay on a loaded machine).
+    let t: Vec<Instant> = log.request_times.iter().map(|(t, _)| *t).collect();
+    for (i, w) in t.windows(2).enumerate() {
+        let gap = w[1] - w[0];
+        let nominal = 20u64 << i;
+        assert!(
+            gap >= Duration::from_millis(nominal / 2)
+                && gap < Duration::from_millis(nominal * 3 / 2 + 60),
+            "request {}: {gap:?} after the one before (nominal {nominal} ms)",
+            i + 2
+        );
+    }
+    assert!(stats.waited >= t[4] - t[0]);
+}
+
+/// A server known to be up that reads requests but answers none for a
+/// while (dnsmasq beyond `--tftp-max`) is asked again on the backoff, not
+/// given up after `retries`, and the first answer to any copy counts.
+#[test]
+fn a_silent_server_known_up_is_waited_for() {
+    let data = file(300);
+    let script = Script {
+        ignore_first: 6,
+        ..Script::new(data.clone())
+    };
+    let opts = Options {
+        retries: 2,
+        ..busy_options(Duration::from_secs(20), true)
+    };
+    let (result, got, log) = run(script, &opts);
+    let stats = result.unwrap();
+    assert_eq!(got, data);
+    assert_eq!(stats.requests, 7);
+    assert_eq!(stats.refusals, 0);
+    assert_eq!(log.requests.len(), 7);
+    // Not known to be up: the same server is given up after 1 + 2 requests.
+    let script = Script {
+        ignore_first: 6,
+        ..Script::new(data)
+    };
+    let started = Instant::now();
+    let (result, _, log) = run(
+        script,
+        &Options {
+            retries: 2,
+            ..busy_options(Duration::from_secs(20), false)
+        },
+    );
+    let err = result.unwrap_err();
+    assert!(matches!(err, TftpError::Timeout { received: 0, .. }), "{err:?}");
+    assert_eq!(log.requests.len(), 3);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// A server that stays busy, or stays silent while known to be up: the
+/// fetch ends after `busy_wait` with one line naming the server and the
+/// file and saying it never served the request (not "file not found").
+#[test]
+fn a_server_that_stays_busy_fails_after_busy_wait() {
+    let script = Script {
+        busy_first: 1000,
+        ..Script::new(file(10))
+    };
+    let opts = busy_options(Duration::from_millis(600), false);
+    let started = Instant::now();
+    let (addr, server) = serve(script);
+    let err = fetch(addr, "pxelinux.cfg/default", &mut Vec::new(), &opts, &mut |_, _| {})
+        .unwrap_err();
+    let took = started.elapsed();
+    drop(server);
+    assert!(!err.is_not_found());
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("tftp://{addr}/pxelinux.cfg/default: the TFTP server stayed busy: ")),
+        "{text}"
+    );
+    assert!(text.contains("\"too many transfers\""), "{text}");
+    assert!(took >= Duration::from_millis(600) && took < Duration::from_millis(1500), "{took:?}");
+
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let opts = busy_options(Duration::from_millis(700), true);
+    let started = Instant::now();
+    let err = fetch(addr, "k", &mut Vec::new(), &opts, &mut |_, _| {}).unwrap_err();
+    let took = started.elapsed();
+    let TftpError::NoAnswer { requests, busy: None, .. } = &err else {
+        panic!("{err:?}")
+    };
+    // 20, 40, 80, 160, 320 ms nominal: 5 or 6 requests in 700 ms.
+    assert!((4..=7).contains(requests), "{requests} requests");
+    assert!(
+        err.to_string().starts_with(&format!("tftp://{addr}/k: the TFTP server never answered: {requests} requests over 1 s")),
+        "{err}"
+    );
+    assert!(took >= Duration::from_millis(700) && took < Duration::from_millis(1200), "{took:?}");
+}
+
+/// With `busy_wait` zero a busy ERROR is an error like any other.
+#[test]
+fn busy_wait_zero_fails_at_once() {
+    let script = Script {
+        busy_first: 1000,
+        ..Script::new(file(10))
+    };
+    let opts = busy_options(Duration::ZERO, true);
+    let started = Instant::now();
+    let (addr, server) = serve(script);
+    let err = fetch(addr, "f", &mut Vec::new(), &opts, &mut |_, _| {}).unwrap_err();
+    drop(server);
+    assert!(matches!(err, TftpError::Server { code: ErrorCode::NotDefined, .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+#[test]
+fn busy_errors() {
+    for (code, msg) in [
+        (ErrorCode::NotDefined, "too many transfers"),
+        (ErrorCode::NotDefined, "Server busy, try again later"),
+        (ErrorCode::NotDefined, "Maximum number of sessions reached"),
+        (ErrorCode::NotDefined, "out of memory"),
+        (ErrorCode::DiskFull, ""),
+        (ErrorCode::DiskFull, "Disk full or allocation exceeded"),
+    ] {
+        assert!(is_busy(code, msg), "{code} {msg:?}");
+    }
+    for (code, msg) in [
+        (ErrorCode::NotDefined, ""),
+        (ErrorCode::NotDefined, "Only octet mode supported"),
+        (ErrorCode::FileNotFound, "too many transfers"),
+        (ErrorCode::AccessViolation, "Permission denied"),
+        (ErrorCode::OptionNegotiation, "busy"),
+    ] {
+        assert!(!is_busy(code, msg), "{code} {msg:?}");
+    }
+}
+
+#[test]
+fn utimeout_from_the_round_trip() {
+    let ms = Duration::from_millis;
+    let us = Duration::from_micros;
+    // A LAN: the floor.
+    assert_eq!(utimeout_for(us(80), us(40)), MIN_UTIMEOUT);
+    // A TCG guest at 0.4 ms per round trip, little jitter: still the floor.
+    assert_eq!(utimeout_for(us(400), us(200)), MIN_UTIMEOUT);
+    // A guest answering in 5 ms with 3 ms of jitter: 2 × (5 + 12) ms.
+    assert_eq!(utimeout_for(ms(5), ms(3)), ms(34));
+    // Rounded up to the millisecond; at most a second.
+    assert_eq!(utimeout_for(us(5001), ms(3)), ms(35));
+    assert_eq!(utimeout_for(ms(400), ms(300)), Duration::from_secs(1));
+}
+
+/// A busy server serves a later copy of a request and then, late, the
+/// first copy too: the socket lingers after the transfer and answers that
+/// OACK with ERROR 5, so the server frees its slot at once.
+#[test]
+fn late_answers_to_request_copies_get_error_5() {
+    let listen = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = listen.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        listen
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0; 600];
+        // The first copy is read and left unanswered; the second is served.
+        let (_, first) = listen.recv_from(&mut buf).unwrap();
+        let (_, second) = listen.recv_from(&mut buf).unwrap();
+        assert_eq!(first, second, "the copies came from different ports");
+        let t = UdpSocket::bind("127.0.0.1:0").unwrap();
+        t.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        send(&t, second, &Repr::Data { block: 1, data: b"hello" });
+        let (n, _) = t.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &[0, 4, 0, 1]);
+        thread::sleep(Duration::from_millis(100));
+        let late = UdpSocket::bind("127.0.0.1:0").unwrap();
+        late.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let options = TransferOptions {
+            tsize: Some(5),
+            ..TransferOptions::default()
+        };
+        send(&late, first, &Repr::Oack { options });
+        let (n, _) = late.recv_from(&mut buf).unwrap();
+        buf[..n].to_vec()
+    });
+    let opts = busy_options(Duration::from_secs(5), true);
+    let mut got = Vec::new();
+    let stats = fetch(addr, "f", &mut got, &opts, &mut |_, _| {}).unwrap();
+    assert_eq!(got, b"hello");
+    assert_eq!(stats.requests, 2);
+    let reply = server.join().unwrap();
+    assert!(reply.starts_with(&[0, 5, 0, 5]), "{reply:?}");
 }
