@@ -24,7 +24,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,7 @@ use log::{info, warn};
 
 use crate::cmdline::Settings;
 use crate::dhcp::{self, Lease};
+use crate::dhcp6::{self, Lease6};
 use crate::fetch::{self, Downloader, FetchError, Transfer};
 use crate::kexec;
 use crate::net;
@@ -43,8 +44,8 @@ pub enum BootError {
     NoInterface(String),
     /// Interface setup failed.
     Net(net::NetError),
-    /// DHCP failed on every interface.
-    Dhcp(Vec<dhcp::DhcpError>),
+    /// DHCP (and IPv6) failed on every interface: each failure, one line.
+    Dhcp(Vec<String>),
     /// No config file found.
     NoConfig {
         /// Server asked.
@@ -67,10 +68,7 @@ impl fmt::Display for BootError {
         match self {
             BootError::NoInterface(s) => write!(f, "no network interface: {s}"),
             BootError::Net(e) => write!(f, "network setup failed: {e}"),
-            BootError::Dhcp(es) => {
-                let v: Vec<String> = es.iter().map(|e| e.to_string()).collect();
-                f.write_str(&v.join("; "))
-            }
+            BootError::Dhcp(es) => f.write_str(&es.join("; ")),
             BootError::NoConfig { server, tried } => write!(
                 f,
                 "no PXELINUX config on {server}: tried {} ({} names)",
@@ -127,8 +125,8 @@ pub enum Next {
 pub struct Prepared {
     /// Next step.
     pub next: Next,
-    /// The lease.
-    pub lease: Lease,
+    /// The lease (IPv4, IPv6, which led).
+    pub lease: Leases,
     /// Config lookup.
     pub resolution: pxecfg::Resolution,
     /// Downloads (config files and payloads), path → transfer.
@@ -143,12 +141,16 @@ pub struct Prepared {
 impl Prepared {
     /// The dry-run plan as JSON: the resolution as `pxecfg resolve` prints
     /// it (`tried`, `config`, `label`, `action`, `kernel`, `initrd`,
-    /// `append`, `localboot`, `warnings`), plus `lease`, `downloads`,
-    /// `phases` and `next`.
+    /// `append`, `localboot`, `warnings`), plus `lease` (IPv4, `null` when
+    /// the boot went over IPv6 alone), `lease6`, `family` (`ipv4` or
+    /// `ipv6`: the one that led), `downloads`, `phases` and `next`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = self.resolution.to_json();
         if let Some(o) = v.as_object_mut() {
-            o.insert("lease".into(), self.lease.to_json());
+            let l = &self.lease;
+            o.insert("lease".into(), l.v4.as_ref().map(Lease::to_json).into());
+            o.insert("lease6".into(), l.v6.as_ref().map(Lease6::to_json).into());
+            o.insert("family".into(), l.led.name().into());
             o.insert(
                 "downloads".into(),
                 self.downloads.iter().map(|(p, t)| t.to_json(p)).collect(),
@@ -204,7 +206,7 @@ pub trait Network {
         &mut self,
         candidates: &[net::Interface],
         opts: &Options,
-    ) -> Result<(Lease, net::Interface), BootError>;
+    ) -> Result<(Leases, net::Interface), BootError>;
     /// Resolve a host name (option 66) with the lease's name servers.
     fn resolve(&self, name: &str, dns: &[Ipv4Addr]) -> Option<Ipv4Addr>;
 }
@@ -250,15 +252,86 @@ pub struct Payload<'a> {
     pub initrd: &'a [String],
 }
 
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// DHCPv4.
+    V4,
+    /// SLAAC or DHCPv6.
+    V6,
+}
+
+impl Family {
+    /// `ipv4` or `ipv6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+}
+
+/// Stage 2's output: the lease of the family that led, and the other
+/// family's when it had answered on the same interface by then.
+#[derive(Debug, Clone)]
+pub struct Leases {
+    /// The DHCPv4 lease.
+    pub v4: Option<Lease>,
+    /// The IPv6 lease.
+    pub v6: Option<Lease6>,
+    /// The family whose lease the boot uses.
+    pub led: Family,
+}
+
+impl From<Lease> for Leases {
+    fn from(l: Lease) -> Leases {
+        Leases {
+            v4: Some(l),
+            v6: None,
+            led: Family::V4,
+        }
+    }
+}
+
+impl From<Lease6> for Leases {
+    fn from(l: Lease6) -> Leases {
+        Leases {
+            v4: None,
+            v6: Some(l),
+            led: Family::V6,
+        }
+    }
+}
+
+impl Leases {
+    /// The IPv4 lease, if IPv4 led.
+    pub fn leading_v4(&self) -> Option<&Lease> {
+        self.v4.as_ref().filter(|_| self.led == Family::V4)
+    }
+
+    /// The IPv6 lease, if IPv6 led.
+    pub fn leading_v6(&self) -> Option<&Lease6> {
+        self.v6.as_ref().filter(|_| self.led == Family::V6)
+    }
+}
+
+/// IPv6's header is 20 bytes longer than IPv4's: TFTP blocks over IPv6
+/// are that much smaller to fit the MTU unfragmented.
+const IPV6_EXTRA_HEADER: u32 = 20;
+
+/// How long an IPv6 lease with a boot server waits for an IPv4 one before
+/// it leads: when both families answer at about the same time, IPv4 leads.
+pub const IPV4_GRACE: Duration = Duration::from_millis(500);
+
 /// Stage 3's output: everything the later stages need from the network.
 #[derive(Debug, Clone)]
 pub struct BootContext {
-    /// The lease.
-    pub lease: Lease,
+    /// The leases.
+    pub lease: Leases,
     /// The interface it is on.
     pub iface: net::Interface,
     /// The boot server for relative paths.
-    pub server: Option<Ipv4Addr>,
+    pub server: Option<IpAddr>,
     /// The downloader (TFTP/HTTP settings for this server and link).
     pub downloader: Downloader,
     /// What the config lookup and IPAPPEND/SYSAPPEND know of the client.
@@ -266,22 +339,24 @@ pub struct BootContext {
 }
 
 impl BootContext {
-    /// The boot server is `pxe.server=`, else option 66 (a name resolved
-    /// through `net`), else the lease's next-server or DHCP server.
+    /// The boot server is `pxe.server=`, else, over IPv4, option 66 (a
+    /// name resolved through `net`), else the lease's next-server or DHCP
+    /// server; over IPv6, the host of DHCPv6 option 59 (the boot file
+    /// URL), whose path is the boot file (its directory the prefix).
     pub fn new(
-        lease: Lease,
+        lease: Leases,
         iface: net::Interface,
         mtu: u32,
         opts: &Options,
         net: &dyn Network,
     ) -> BootContext {
         let s = &opts.settings;
-        let named = lease
-            .tftp_server_name
-            .as_deref()
-            .filter(|n| n.parse::<Ipv4Addr>().is_err())
-            .and_then(|name| {
-                let a = net.resolve(name, &lease.dns);
+        let v4 = lease.leading_v4();
+        let named = v4
+            .and_then(|l| l.tftp_server_name.as_deref().map(|n| (n, &l.dns)))
+            .filter(|(n, _)| n.parse::<Ipv4Addr>().is_err())
+            .and_then(|(name, dns)| {
+                let a = net.resolve(name, dns);
                 match a {
                     Some(a) => info!("boot server {name} is {a} (option 66)"),
                     None => warn!(
@@ -290,23 +365,51 @@ impl BootContext {
                 }
                 a
             });
-        let server = s.server.or(named).or_else(|| lease.boot_server());
+        let url = lease.leading_v6().and_then(|l| {
+            let u = l.bootfile_url.as_deref()?;
+            dhcp6::BootUrl::parse(u)
+                .map_err(|why| warn!("DHCPv6 option 59: {why}; no boot server from it"))
+                .ok()
+        });
+        let (url_server, url_file) = match url.map(|u| u.boot()) {
+            Some((ip, file)) => (ip, Some(file)),
+            None => (None, None),
+        };
+        let server = s
+            .server
+            .or(named.map(IpAddr::V4))
+            .or_else(|| v4.and_then(Lease::boot_server).map(IpAddr::V4))
+            .or(url_server);
+        let mtu = match lease.led {
+            Family::V4 => mtu,
+            Family::V6 => mtu.saturating_sub(IPV6_EXTRA_HEADER),
+        };
         let mut dl = Downloader::new(server, mtu);
         dl.apply_settings(s);
-        dl.dns = lease.dns.clone();
+        dl.dns = v4.map(|l| l.dns.clone()).unwrap_or_default();
         dl.sha256 = opts.dry_run;
         dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
         dl.trust = opts.trust.clone();
         let info = pxecfg::ClientInfo {
             mac: Some(iface.mac),
-            ip: Some(lease.address),
-            uuid: opts.uuid.clone().or_else(|| lease.uuid.clone()),
-            bootfile: lease.bootfile.clone(),
-            config_file: s.config.clone().or_else(|| lease.config_file.clone()),
-            path_prefix: lease.path_prefix.clone(),
-            server,
-            gateway: lease.gateway(),
-            netmask: Some(lease.netmask),
+            // Over IPv6 there are no hex-IP names to look up.
+            ip: v4.map(|l| l.address),
+            uuid: opts
+                .uuid
+                .clone()
+                .or_else(|| v4.and_then(|l| l.uuid.clone())),
+            bootfile: v4.and_then(|l| l.bootfile.clone()).or(url_file),
+            config_file: s
+                .config
+                .clone()
+                .or_else(|| v4.and_then(|l| l.config_file.clone())),
+            path_prefix: v4.and_then(|l| l.path_prefix.clone()),
+            server: match server {
+                Some(IpAddr::V4(a)) => Some(a),
+                _ => None,
+            },
+            gateway: v4.and_then(Lease::gateway),
+            netmask: v4.map(|l| l.netmask),
         };
         BootContext {
             lease,
@@ -674,7 +777,7 @@ pub fn run(
     )?;
     Ok(Prepared {
         next,
-        reboot_time: ctx.lease.reboot_time,
+        reboot_time: ctx.lease.v4.as_ref().and_then(|l| l.reboot_time),
         lease: ctx.lease,
         resolution,
         downloads,
@@ -705,7 +808,7 @@ impl Network for System {
         &mut self,
         candidates: &[net::Interface],
         opts: &Options,
-    ) -> Result<(Lease, net::Interface), BootError> {
+    ) -> Result<(Leases, net::Interface), BootError> {
         let mut candidates = candidates.to_vec();
         if opts.reset_devices {
             let virtio = |i: &net::Interface| net::driver(&i.name).as_deref() == Some("virtio_net");
@@ -720,8 +823,12 @@ impl Network for System {
             }
         }
         let (lease, iface) = get_lease(&candidates, opts)?;
-        net::configure(&iface.name, lease.address, lease.netmask, lease.gateway())
-            .map_err(BootError::Net)?;
+        if let Some(l) = lease.leading_v4() {
+            net::configure(&iface.name, l.address, l.netmask, l.gateway())
+                .map_err(BootError::Net)?;
+        }
+        // An IPv6 address is on the interface already (the kernel's SLAAC,
+        // or added by the DHCPv6 client).
         Ok((lease, iface))
     }
 
@@ -817,11 +924,21 @@ impl Link {
     const MAX_RESTARTS: u32 = 3;
 
     fn new(ctx: &BootContext) -> Link {
-        let l = &ctx.lease;
-        let addr = net::Addressing {
-            address: l.address,
-            netmask: l.netmask,
-            gateway: l.gateway(),
+        let addr = match (ctx.lease.leading_v4(), ctx.lease.leading_v6()) {
+            (Some(l), _) => net::Addressing {
+                address: l.address,
+                netmask: l.netmask,
+                gateway: l.gateway(),
+                v6: None,
+            },
+            (None, l6) => net::Addressing {
+                address: Ipv4Addr::UNSPECIFIED,
+                netmask: Ipv4Addr::UNSPECIFIED,
+                gateway: None,
+                v6: l6
+                    .filter(|l| l.method == dhcp6::Method::Dhcpv6)
+                    .map(|l| (l.address, l.prefix_len)),
+            },
         };
         Link {
             dl: ctx.downloader.clone(),
@@ -884,12 +1001,33 @@ pub fn machine_uuid() -> Option<String> {
     crate::dhcp::wire::parse_uuid(v).map(|_| v.to_ascii_lowercase())
 }
 
-/// Bring up the interfaces and get a lease on the first that answers
-/// (DHCP runs on all of them in parallel), or use `ip=`.
+/// A lease of either family, as the per-interface threads report them.
+#[derive(Debug)]
+pub enum Got {
+    /// DHCPv4.
+    V4(Lease),
+    /// SLAAC or DHCPv6.
+    V6(Lease6),
+}
+
+impl Got {
+    /// Whether it names a boot server (or `forced`: `pxe.server=`).
+    fn has_boot_server(&self, forced: bool) -> bool {
+        forced
+            || match self {
+                Got::V4(l) => l.boot_server().is_some(),
+                Got::V6(l) => l.boot_url().is_some(),
+            }
+    }
+}
+
+/// Bring up the interfaces and get a lease (or use `ip=`): on every
+/// interface DHCPv4 and IPv6 run in parallel (`pxe.ipv6=` can leave one
+/// out), and [`choose_lease`] takes the first that answers.
 fn get_lease(
     ifaces: &[net::Interface],
     opts: &Options,
-) -> Result<(Lease, net::Interface), BootError> {
+) -> Result<(Leases, net::Interface), BootError> {
     let s = &opts.settings;
     let _ = net::link_up("lo");
     for i in ifaces {
@@ -898,7 +1036,7 @@ fn get_lease(
     if let Some(ip) = &s.ip {
         let i = ifaces[0].clone();
         net::wait_carrier(&i.name, Duration::from_secs(5));
-        return Ok((static_lease(&i, ip), i));
+        return Ok((static_lease(&i, ip).into(), i));
     }
     let mut cfg = dhcp::Config::default();
     if let Some(l) = opts.dhcp_limit {
@@ -908,27 +1046,132 @@ fn get_lease(
         cfg.limit = Duration::from_secs(t.max(1));
     }
     cfg.uuid = opts.uuid.as_deref().and_then(dhcp::wire::parse_uuid);
+    let cfg6 = dhcp6::Config {
+        limit: cfg.limit,
+        uuid: cfg.uuid,
+    };
+    let mode = s.ipv6;
     let (tx, rx) = mpsc::channel();
     for i in ifaces.iter().cloned() {
         let tx = tx.clone();
         let cfg = cfg.clone();
+        let cfg6 = cfg6.clone();
         std::thread::spawn(move || {
             if !net::wait_carrier(&i.name, Duration::from_secs(10)) {
                 warn!("{}: no carrier after 10 s; trying DHCP anyway", i.name);
             }
-            let r = dhcp::lease(&i.name, i.mac, &cfg);
-            let _ = tx.send((i, r));
+            if mode.v6() {
+                let (tx, i) = (tx.clone(), i.clone());
+                std::thread::spawn(move || {
+                    let r = dhcp6::lease(&i.name, i.mac, &cfg6);
+                    let _ = tx.send((i, r.map(Got::V6).map_err(|e| e.to_string())));
+                });
+            }
+            if mode.v4() {
+                let r = dhcp::lease(&i.name, i.mac, &cfg);
+                let _ = tx.send((i, r.map(Got::V4).map_err(|e| e.to_string())));
+            }
         });
     }
     drop(tx);
+    let (lease, iface) = choose_lease(&rx, s.server.is_some(), IPV4_GRACE)?;
+    info!("{}", leads_line(&lease, &iface));
+    Ok((lease, iface))
+}
+
+/// The console line saying which family leads.
+fn leads_line(l: &Leases, iface: &net::Interface) -> String {
+    match (l.leading_v4(), l.leading_v6()) {
+        (Some(v4), _) => format!(
+            "network: IPv4 leads on {} ({}{})",
+            iface.name,
+            v4.address,
+            if l.v6.is_some() {
+                "; IPv6 answered too"
+            } else {
+                ""
+            }
+        ),
+        (None, Some(v6)) => format!(
+            "network: IPv6 leads on {} ({} {}/{}, boot server {})",
+            iface.name,
+            match v6.method {
+                dhcp6::Method::Slaac => "SLAAC",
+                dhcp6::Method::Dhcpv6 => "DHCPv6",
+            },
+            v6.address,
+            v6.prefix_len,
+            v6.boot_server()
+                .map(|a| a.to_string())
+                .or_else(|| v6.bootfile_url.clone())
+                .unwrap_or_else(|| "none from DHCPv6".into())
+        ),
+        (None, None) => format!("network: no lease on {}", iface.name),
+    }
+}
+
+/// Stage 2's choice among the leases as they arrive on `rx`: the first
+/// with a boot server leads (every lease has one with `forced`,
+/// `pxe.server=`), except that an IPv6 lease waits `grace` for an IPv4
+/// one, which then leads (the deterministic preference when both answer
+/// at about the same time). Leases without a boot server are kept until
+/// every answer is in: the first of them leads then. The errors, each a
+/// line, when nothing answered.
+pub fn choose_lease(
+    rx: &mpsc::Receiver<(net::Interface, Result<Got, String>)>,
+    forced: bool,
+    grace: Duration,
+) -> Result<(Leases, net::Interface), BootError> {
+    let mut pending6: Option<(Lease6, net::Interface)> = None;
+    let mut grace_end: Option<Instant> = None;
+    let mut fallback: Option<(Got, net::Interface)> = None;
     let mut errors = Vec::new();
-    for (i, r) in rx {
-        match r {
-            Ok(l) => return Ok((l, i)),
-            Err(e) => errors.push(e),
+    loop {
+        let got = match grace_end {
+            Some(end) => match rx.recv_timeout(end.saturating_duration_since(Instant::now())) {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+        };
+        match got {
+            (i, Ok(g)) if g.has_boot_server(forced) => match g {
+                Got::V4(l) => {
+                    let v6 = pending6
+                        .take()
+                        .filter(|(_, i6)| i6.name == i.name)
+                        .map(|(l6, _)| l6);
+                    let leases = Leases {
+                        v4: Some(l),
+                        v6,
+                        led: Family::V4,
+                    };
+                    return Ok((leases, i));
+                }
+                Got::V6(l) => {
+                    if pending6.is_none() {
+                        pending6 = Some((l, i));
+                        grace_end = Some(Instant::now() + grace);
+                    }
+                }
+            },
+            (i, Ok(g)) => {
+                fallback.get_or_insert((g, i));
+            }
+            (_, Err(e)) => errors.push(e),
         }
     }
-    Err(BootError::Dhcp(errors))
+    if let Some((l, i)) = pending6 {
+        return Ok((l.into(), i));
+    }
+    match fallback {
+        Some((Got::V4(l), i)) => Ok((l.into(), i)),
+        Some((Got::V6(l), i)) => Ok((l.into(), i)),
+        None => Err(BootError::Dhcp(errors)),
+    }
 }
 
 /// The lease `ip=client:server:gw:mask:...` stands for.

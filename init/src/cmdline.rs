@@ -5,7 +5,8 @@
 //! | `BOOTIF=01-aa-bb-cc-dd-ee-ff` | boot from the interface with this MAC (PXELINUX IPAPPEND 2 syntax) |
 //! | `ip=<client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>` | static address, the kernel's nfsroot syntax; `ip=dhcp` is the default |
 //! | `pxe.iface=NAME` | use only this interface |
-//! | `pxe.server=A` | TFTP server, overriding DHCP |
+//! | `pxe.server=A` | TFTP server (IPv4 or IPv6 address), overriding DHCP |
+//! | `pxe.ipv6=off\|only` | IPv4 only, or IPv6 only; both in parallel by default |
 //! | `pxe.config=PATH-or-URL` | fetch this config, no lookup |
 //! | `pxe.label=L` | boot this label |
 //! | `pxe.timeout=S` | DHCP limit per attempt, seconds (1 to 86400) |
@@ -22,7 +23,7 @@
 //! A numeric value that does not parse or is out of range is one warning
 //! and its default applies; an unknown `pxe.*` key is one warning too.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// What to do when the boot fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +37,40 @@ pub enum OnFail {
     Poweroff,
     /// Start /bin/sh if present, else retry.
     Shell,
+}
+
+/// Which address families the boot tries (`pxe.ipv6=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ipv6Mode {
+    /// DHCPv4 and IPv6 in parallel (default).
+    #[default]
+    Both,
+    /// DHCPv4 only (`pxe.ipv6=off`).
+    Off,
+    /// IPv6 only (`pxe.ipv6=only`).
+    Only,
+}
+
+impl Ipv6Mode {
+    /// `off`, `only`, or `on`/`auto` for both.
+    pub fn parse(v: &str) -> Option<Ipv6Mode> {
+        match v {
+            "off" => Some(Ipv6Mode::Off),
+            "only" => Some(Ipv6Mode::Only),
+            "on" | "auto" => Some(Ipv6Mode::Both),
+            _ => None,
+        }
+    }
+
+    /// Whether DHCPv4 runs.
+    pub fn v4(self) -> bool {
+        self != Ipv6Mode::Only
+    }
+
+    /// Whether IPv6 runs.
+    pub fn v6(self) -> bool {
+        self != Ipv6Mode::Off
+    }
 }
 
 /// Static IP configuration from `ip=`.
@@ -63,7 +98,9 @@ pub struct Settings {
     /// pxe.iface=
     pub iface: Option<String>,
     /// pxe.server=
-    pub server: Option<Ipv4Addr>,
+    pub server: Option<IpAddr>,
+    /// pxe.ipv6=
+    pub ipv6: Ipv6Mode,
     /// pxe.config=
     pub config: Option<String>,
     /// pxe.label=
@@ -203,7 +240,13 @@ pub fn parse(line: &str) -> Settings {
                 Ok(a) => s.server = Some(a),
                 Err(_) => s
                     .warnings
-                    .push(format!("pxe.server={v}: not an IPv4 address")),
+                    .push(format!("pxe.server={v}: not an IPv4 or IPv6 address")),
+            },
+            "pxe.ipv6" => match Ipv6Mode::parse(v) {
+                Some(m) => s.ipv6 = m,
+                None => s.warnings.push(format!(
+                    "pxe.ipv6={v}: expected off or only; trying IPv4 and IPv6"
+                )),
             },
             "pxe.config" => s.config = Some(v.to_string()),
             "pxe.label" => s.label = Some(v.to_string()),
@@ -283,7 +326,7 @@ mod test {
         assert_eq!(s.timeout, Some(30));
         assert_eq!(s.retries, Some(3));
         assert!(s.debug);
-        assert_eq!(s.server, Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(s.server, Some(Ipv4Addr::new(10, 0, 0, 1).into()));
         let ip = s.ip.unwrap();
         assert_eq!(ip.client, Ipv4Addr::new(10, 0, 0, 5));
         assert_eq!(ip.gateway, Some(Ipv4Addr::new(10, 0, 0, 254)));
@@ -398,6 +441,22 @@ mod test {
             s.warnings,
             ["pxe.verify=no: expected on or off; verification stays on"]
         );
+    }
+
+    #[test]
+    fn ipv6_modes() {
+        assert_eq!(parse("").ipv6, Ipv6Mode::Both);
+        assert_eq!(parse("pxe.ipv6=off").ipv6, Ipv6Mode::Off);
+        assert_eq!(parse("pxe.ipv6=only").ipv6, Ipv6Mode::Only);
+        let s = parse("pxe.ipv6=maybe pxe.server=fec0::2");
+        assert_eq!(s.ipv6, Ipv6Mode::Both);
+        assert_eq!(
+            s.warnings,
+            ["pxe.ipv6=maybe: expected off or only; trying IPv4 and IPv6"]
+        );
+        assert_eq!(s.server, Some("fec0::2".parse().unwrap()));
+        assert!(Ipv6Mode::Only.v6() && !Ipv6Mode::Only.v4());
+        assert!(Ipv6Mode::Off.v4() && !Ipv6Mode::Off.v6());
     }
 
     #[test]

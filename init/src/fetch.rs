@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,8 +31,8 @@ use crate::verify::{self, Expected, Refusal, Verified};
 pub enum Location {
     /// TFTP from `server`.
     Tftp {
-        /// Server address and port.
-        server: SocketAddrV4,
+        /// Server address (IPv4 or IPv6) and port.
+        server: SocketAddr,
         /// File name as requested.
         path: String,
     },
@@ -44,10 +44,12 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Tftp { server, path } => {
-                if server.port() == 69 {
-                    write!(f, "tftp://{}/{}", server.ip(), path)
-                } else {
+                if server.port() != 69 {
                     write!(f, "tftp://{server}/{path}")
+                } else if server.is_ipv6() {
+                    write!(f, "tftp://[{}]/{}", server.ip(), path)
+                } else {
+                    write!(f, "tftp://{}/{}", server.ip(), path)
                 }
             }
             Location::Http(u) => f.write_str(u),
@@ -152,11 +154,29 @@ fn scheme(path: &str) -> Option<&str> {
     (name && (rest.starts_with("//") || known)).then_some(s)
 }
 
-fn target(path: &str, server: Option<Ipv4Addr>) -> Result<Target, FetchError> {
+/// The address of a `tftp://` URL's host: `A.B.C.D[:PORT]`,
+/// `[IPV6][:PORT]` (a bare IPv6 address too, on port 69).
+fn tftp_host_addr(host: &str) -> Option<SocketAddr> {
+    if let Ok(a) = host.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = bare.parse::<Ipv6Addr>() {
+        return Some(SocketAddr::new(ip.into(), 69));
+    }
+    host.parse::<Ipv4Addr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip.into(), 69))
+}
+
+fn target(path: &str, server: Option<IpAddr>) -> Result<Target, FetchError> {
     let Some(scheme) = scheme(path) else {
         return match server {
             Some(ip) => Ok(Target::Loc(Location::Tftp {
-                server: SocketAddrV4::new(ip, 69),
+                server: SocketAddr::new(ip, 69),
                 path: path.to_string(),
             })),
             None => Err(FetchError::NoServer(path.to_string())),
@@ -168,15 +188,9 @@ fn target(path: &str, server: Option<Ipv4Addr>) -> Result<Target, FetchError> {
             // scheme() saw "tftp" and "//": seven ASCII bytes.
             let rest = path.get(7..).unwrap_or_default();
             let (host, file) = rest.split_once('/').unwrap_or((rest, ""));
-            if let Ok(server) = host.parse::<SocketAddrV4>() {
+            if let Some(server) = tftp_host_addr(host) {
                 return Ok(Target::Loc(Location::Tftp {
                     server,
-                    path: file.to_string(),
-                }));
-            }
-            if let Ok(ip) = host.parse::<Ipv4Addr>() {
-                return Ok(Target::Loc(Location::Tftp {
-                    server: SocketAddrV4::new(ip, 69),
                     path: file.to_string(),
                 }));
             }
@@ -196,7 +210,9 @@ fn target(path: &str, server: Option<Ipv4Addr>) -> Result<Target, FetchError> {
                 }),
                 _ => Err(FetchError::Resolve {
                     path: path.to_string(),
-                    why: format!("{host:?} is not a host name, IPv4 address or address:port"),
+                    why: format!(
+                        "{host:?} is not a host name, IPv4 address, [IPv6 address] or either with :port"
+                    ),
                 }),
             }
         }
@@ -206,7 +222,7 @@ fn target(path: &str, server: Option<Ipv4Addr>) -> Result<Target, FetchError> {
 
 /// Turn a config path into a location. A `tftp://NAME/` host name is an
 /// error here; [`Downloader::locate`] resolves it.
-pub fn locate(path: &str, server: Option<Ipv4Addr>) -> Result<Location, FetchError> {
+pub fn locate(path: &str, server: Option<IpAddr>) -> Result<Location, FetchError> {
     match target(path, server)? {
         Target::Loc(l) => Ok(l),
         Target::TftpName { host, .. } => Err(FetchError::Resolve {
@@ -520,8 +536,8 @@ impl Write for Guard<'_> {
 /// Fetches paths from one boot server.
 #[derive(Debug, Clone)]
 pub struct Downloader {
-    /// The boot server for relative paths.
-    pub server: Option<Ipv4Addr>,
+    /// The boot server for relative paths (IPv4 or IPv6).
+    pub server: Option<IpAddr>,
     /// TFTP tuning.
     pub tftp: tftp::Options,
     /// HTTP timeout.
@@ -542,7 +558,7 @@ pub struct Downloader {
 
 impl Downloader {
     /// A downloader for `server` on an interface with `mtu`.
-    pub fn new(server: Option<Ipv4Addr>, mtu: u32) -> Downloader {
+    pub fn new(server: Option<IpAddr>, mtu: u32) -> Downloader {
         Downloader {
             server,
             tftp: tftp::Options::for_mtu(mtu),
@@ -596,7 +612,7 @@ impl Downloader {
                 })?;
                 info!("{host} is {ip}");
                 Ok(Location::Tftp {
-                    server: SocketAddrV4::new(ip, port),
+                    server: SocketAddr::new(ip.into(), port),
                     path: file,
                 })
             }
@@ -683,13 +699,9 @@ impl Downloader {
                     max_size: Some(limit),
                     ..self.tftp.clone()
                 };
-                let r = tftp::fetch(
-                    SocketAddr::V4(*server),
-                    file,
-                    sink,
-                    &opts,
-                    &mut |got, total| progress.update(got, total),
-                );
+                let r = tftp::fetch(*server, file, sink, &opts, &mut |got, total| {
+                    progress.update(got, total)
+                });
                 match r {
                     Ok(stats) => Ok(Some(stats)),
                     Err(e) if e.is_not_found() => Err(FetchError::NotFound(loc.clone())),
@@ -934,7 +946,7 @@ mod test {
 
     #[test]
     fn locations() {
-        let s = Some(Ipv4Addr::new(10, 0, 2, 2));
+        let s = Some(IpAddr::from(Ipv4Addr::new(10, 0, 2, 2)));
         assert_eq!(
             locate("pxelinux.cfg/default", s).unwrap(),
             Location::Tftp {
@@ -969,11 +981,41 @@ mod test {
         ));
     }
 
+    /// IPv6 boot servers: relative paths, bracketed literals in
+    /// `tftp://` URLs (slirp writes the address out in full), a port.
+    #[test]
+    fn ipv6_locations() {
+        let s = Some(IpAddr::from("fec0::2".parse::<Ipv6Addr>().unwrap()));
+        let l = locate("pxelinux.cfg/default", s).unwrap();
+        assert_eq!(l.to_string(), "tftp://[fec0::2]/pxelinux.cfg/default");
+        for (url, want) in [
+            (
+                "tftp://[fec0:0000:0000:0000:0000:0000:0000:0002]/pxelinux.0",
+                "tftp://[fec0::2]/pxelinux.0",
+            ),
+            (
+                "tftp://[2001:db8::1]:6969/a/b",
+                "tftp://[2001:db8::1]:6969/a/b",
+            ),
+            ("tftp://[2001:db8::1]:69/a", "tftp://[2001:db8::1]/a"),
+        ] {
+            assert_eq!(locate(url, None).unwrap().to_string(), want, "{url}");
+        }
+        let Location::Tftp { server, .. } = locate("tftp://[2001:db8::1]/x", None).unwrap() else {
+            panic!()
+        };
+        assert_eq!(server, "[2001:db8::1]:69".parse().unwrap());
+        assert!(matches!(
+            locate("tftp://[2001:db8::1/x", None),
+            Err(FetchError::Resolve { .. })
+        ));
+    }
+
     /// `ftp://`, `nfs:` and any other scheme: "not supported", not a TFTP
     /// request for a file of that name.
     #[test]
     fn other_schemes_are_not_supported() {
-        let s = Some(Ipv4Addr::new(10, 0, 2, 2));
+        let s = Some(IpAddr::from(Ipv4Addr::new(10, 0, 2, 2)));
         for p in [
             "ftp://10.0.0.1/kernel",
             "FTP://h/k",

@@ -456,10 +456,15 @@ pub fn get(
     let mut url = Url::parse(url)?;
     for _ in 0..=MAX_REDIRECTS {
         let mut stream = connect(&url, opts)?;
+        // An IPv6 literal in brackets (RFC 9110 §7.2, RFC 3986 §3.2.2).
+        let name = match url.host.contains(':') {
+            true => format!("[{}]", url.host),
+            false => url.host.clone(),
+        };
         let host = if url.port == 80 {
-            url.host.clone()
+            name
         } else {
-            format!("{}:{}", url.host, url.port)
+            format!("{name}:{}", url.port)
         };
         let req = format!(
             "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pxeinit/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",

@@ -10,6 +10,7 @@
 mod boot;
 mod cmdline;
 mod dhcp;
+mod dhcp6;
 mod dns;
 mod fetch;
 mod http;
@@ -18,7 +19,9 @@ mod logging;
 mod menu;
 mod modules;
 mod net;
+mod net6;
 mod pid1;
+mod ra;
 mod reipl;
 mod rng;
 mod tftp;
@@ -34,9 +37,12 @@ USAGE:
                [--config PATH|URL] [--uuid UUID] [--timeout SECONDS]
                [--ca-bundle PEM] [--trust-key KEY.pub ...]
                [--max-size SIZE] [--speed-limit N --speed-time S]
-               [--append-cmdline 'pxe.* settings']
+               [--ipv6 off|only] [--append-cmdline 'pxe.* settings']
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
-      lookup, download of kernel and initrd, then kexec. With --dry-run,
+      lookup, download of kernel and initrd, then kexec. DHCPv4 and IPv6
+      (SLAAC/DHCPv6, option 59) run in parallel unless --ipv6 says off
+      (IPv4 only) or only (IPv6 only); the dry-run JSON says which led
+      (`family`). --server takes an IPv4 or IPv6 address. With --dry-run,
       print the plan as JSON instead of loading it. With --trust-key
       (minisign public key, repeatable), every config, kernel and initrd
       must have a PATH.minisig by a trusted key that names the file.
@@ -284,6 +290,7 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
     let mut cli = BootCli::default();
     let mut extra = String::new();
     let mut flags = cmdline::Settings::default();
+    let mut ipv6 = None;
     while let Some(a) = p.next().map_err(|e| e.to_string())? {
         let val = |p: &mut lexopt::Parser| -> Result<String, String> {
             p.value()
@@ -302,8 +309,15 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
                 let v = val(p)?;
                 let a = v
                     .parse()
-                    .map_err(|_| format!("--server {v}: not an IPv4 address"))?;
+                    .map_err(|_| format!("--server {v}: not an IPv4 or IPv6 address"))?;
                 flags.server = Some(a);
+            }
+            Long("ipv6") => {
+                let v = val(p)?;
+                ipv6 = Some(
+                    cmdline::Ipv6Mode::parse(&v)
+                        .ok_or_else(|| format!("--ipv6 {v}: expected off or only"))?,
+                );
             }
             Long("config") => flags.config = Some(val(p)?),
             Long("uuid") => cli.uuid = Some(val(p)?),
@@ -337,6 +351,7 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
     let mut s = cmdline::parse(&extra);
     s.label = flags.label.or(s.label);
     s.server = flags.server.or(s.server);
+    s.ipv6 = ipv6.unwrap_or(s.ipv6);
     s.config = flags.config.or(s.config);
     s.ca_bundle = flags.ca_bundle.or(s.ca_bundle);
     s.max_size = flags.max_size.or(s.max_size);
@@ -430,7 +445,7 @@ mod test {
         let s = &o.settings;
         assert_eq!(s.label.as_deref(), Some("install foo=1"));
         assert_eq!(s.config.as_deref(), Some("http://h/a b.cfg"));
-        assert_eq!(s.server, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(s.server, Some(std::net::Ipv4Addr::new(10, 0, 0, 1).into()));
         assert_eq!(s.timeout, Some(9));
         assert_eq!(
             (s.max_size, s.min_rate, s.stall_time),

@@ -303,12 +303,25 @@ pub struct WatchState {
 /// The address to configure again after a reset.
 #[derive(Debug, Clone, Copy)]
 pub struct Addressing {
-    /// Our address.
+    /// Our IPv4 address (unspecified when the boot is over IPv6).
     pub address: Ipv4Addr,
     /// Its netmask.
     pub netmask: Ipv4Addr,
     /// The default route, if any.
     pub gateway: Option<Ipv4Addr>,
+    /// An IPv6 address pxeinit added (DHCPv6) and its prefix length; a
+    /// SLAAC address the kernel makes again by itself.
+    pub v6: Option<(std::net::Ipv6Addr, u8)>,
+}
+
+impl fmt::Display for Addressing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.v6 {
+            Some((a, len)) if self.address.is_unspecified() => write!(f, "{a}/{len}"),
+            _ if self.address.is_unspecified() => f.write_str("the IPv6 address (SLAAC)"),
+            _ => write!(f, "{}", self.address),
+        }
+    }
 }
 
 impl RxWatch {
@@ -374,7 +387,7 @@ impl RxWatch {
                         log::info!(
                             "{}: device reset, {} configured again in {:.2} s; carrying on",
                             i.name,
-                            addr.address,
+                            addr,
                             t0.elapsed().as_secs_f64()
                         );
                         iface = i;
@@ -420,7 +433,12 @@ pub fn reset(iface: &Interface, addr: Addressing) -> Result<Interface, NetError>
     if !wait_carrier(&i.name, Duration::from_secs(10)) {
         log::warn!("{}: no carrier 10 s after the device reset", i.name);
     }
-    configure(&i.name, addr.address, addr.netmask, addr.gateway)?;
+    if !addr.address.is_unspecified() {
+        configure(&i.name, addr.address, addr.netmask, addr.gateway)?;
+    }
+    if let Some((a, len)) = addr.v6 {
+        crate::net6::add_address(&i.name, a, len)?;
+    }
     Ok(i)
 }
 

@@ -20,6 +20,8 @@ fn iface() -> net::Interface {
 struct FakeNet {
     ifaces: Vec<net::Interface>,
     dhcp_fails: bool,
+    /// Lease over IPv6 with this option 59 instead.
+    v6_url: Option<&'static str>,
 }
 
 impl Network for FakeNet {
@@ -30,9 +32,12 @@ impl Network for FakeNet {
         &mut self,
         candidates: &[net::Interface],
         _: &Options,
-    ) -> Result<(Lease, net::Interface), BootError> {
+    ) -> Result<(Leases, net::Interface), BootError> {
         if self.dhcp_fails {
             return Err(BootError::Dhcp(vec![]));
+        }
+        if let Some(url) = self.v6_url {
+            return Ok((lease6(url).into(), candidates[0].clone()));
         }
         let ip = StaticIp {
             client: Ipv4Addr::new(10, 0, 2, 15),
@@ -41,7 +46,10 @@ impl Network for FakeNet {
             netmask: None,
             device: None,
         };
-        Ok((static_lease(&candidates[0], &ip), candidates[0].clone()))
+        Ok((
+            static_lease(&candidates[0], &ip).into(),
+            candidates[0].clone(),
+        ))
     }
     fn resolve(&self, _: &str, _: &[Ipv4Addr]) -> Option<Ipv4Addr> {
         None
@@ -81,7 +89,7 @@ fn transfer(path: &str, bytes: usize) -> Transfer {
 }
 
 fn not_found(path: &str) -> FetchError {
-    FetchError::NotFound(fetch::locate(path, Some(Ipv4Addr::new(10, 0, 2, 2))).unwrap())
+    FetchError::NotFound(fetch::locate(path, Some(Ipv4Addr::new(10, 0, 2, 2).into())).unwrap())
 }
 
 impl Fetcher for FakeServer {
@@ -144,6 +152,33 @@ fn net_ok() -> FakeNet {
     FakeNet {
         ifaces: vec![iface()],
         dhcp_fails: false,
+        v6_url: None,
+    }
+}
+
+/// slirp's IPv6: a SLAAC address and option 59.
+fn lease6(url: &str) -> Lease6 {
+    Lease6 {
+        interface: "eth0".into(),
+        address: "fec0::5254:ff:fe12:3456".parse().unwrap(),
+        prefix_len: 64,
+        method: dhcp6::Method::Slaac,
+        routers: vec!["fe80::2".parse().unwrap()],
+        dns: vec!["fec0::3".parse().unwrap()],
+        domains: vec![],
+        server_id: None,
+        client_id: dhcp6::wire::duid_ll(&MAC),
+        bootfile_url: Some(url.into()),
+        bootfile_params: vec![],
+        ra_flags: Some((false, false)),
+        elapsed: Duration::from_millis(1500),
+    }
+}
+
+fn net_v6(url: &'static str) -> FakeNet {
+    FakeNet {
+        v6_url: Some(url),
+        ..net_ok()
     }
 }
 
@@ -161,6 +196,7 @@ fn no_interface() {
     let mut net = FakeNet {
         ifaces: vec![],
         dhcp_fails: false,
+        v6_url: None,
     };
     let e = boot(&opts(), &mut net, &mut FakeServer::default(), vec![]).unwrap_err();
     assert!(matches!(e, BootError::NoInterface(_)), "{e}");
@@ -178,6 +214,7 @@ fn no_lease() {
     let mut net = FakeNet {
         ifaces: vec![iface()],
         dhcp_fails: true,
+        v6_url: None,
     };
     let mut srv = FakeServer::default();
     let e = boot(&opts(), &mut net, &mut srv, vec![]).unwrap_err();
@@ -336,4 +373,163 @@ fn localboot_without_a_disk_is_nothing_to_boot() {
     let p = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
     assert_eq!(p.next, Next::LocalBoot("0.0.0005".into()));
     assert_eq!(p.to_json()["next"], "localboot 0.0.0005");
+}
+
+/// Over IPv6 the boot server and the boot file come from option 59; the
+/// lookup is UUID, 01-<mac>, default (no hex-IP names); the plan says
+/// IPv6 led.
+#[test]
+fn ipv6_lease_from_option_59() {
+    let url = "tftp://[fec0:0000:0000:0000:0000:0000:0000:0002]/pxelinux.0";
+    let mut srv = FakeServer::default();
+    let mut o = opts();
+    o.uuid = Some("5a1f0b3c-8d2e-4f61-9a7b-0c1d2e3f4a5b".into());
+    let e = boot(&o, &mut net_v6(url), &mut srv, vec![]).unwrap_err();
+    let BootError::NoConfig { server, tried } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(server, "fec0::2");
+    assert_eq!(
+        tried,
+        &[
+            "pxelinux.cfg/5a1f0b3c-8d2e-4f61-9a7b-0c1d2e3f4a5b",
+            MAC_CFG,
+            "pxelinux.cfg/default"
+        ]
+    );
+    let mut srv = FakeServer::with(&[(
+        MAC_CFG,
+        "DEFAULT l\nLABEL l\n KERNEL linux\n APPEND console=ttysclp0\n",
+    )]);
+    let mut o = opts();
+    o.dry_run = true;
+    let net = net_v6(url);
+    let p = boot(&o, &mut { net }, &mut srv, vec![]).unwrap();
+    let j = p.to_json();
+    assert_eq!(j["family"], "ipv6");
+    assert_eq!(j["lease"], serde_json::Value::Null);
+    assert_eq!(j["lease6"]["address"], "fec0::5254:ff:fe12:3456");
+    assert_eq!(j["lease6"]["boot_server"], "fec0::2");
+    assert_eq!(j["config"], MAC_CFG);
+    assert_eq!(srv.loaded, [("linux".into(), "console=ttysclp0".into())]);
+}
+
+/// The directory of option 59 is the path prefix; an HTTP URL keeps
+/// its scheme and port; something that is not a URL names no server.
+#[test]
+fn option_59_paths() {
+    let ctx = |url: &'static str| {
+        let (l, i) = net_v6(url).lease(&[iface()], &opts()).unwrap();
+        BootContext::new(l, i, 1500, &opts(), &net_ok())
+    };
+    let c = ctx("tftp://[2001:db8::1]/s390x/pxelinux.0");
+    assert_eq!(c.server, Some("2001:db8::1".parse().unwrap()));
+    assert_eq!(
+        pxecfg::probe_paths(&c.info),
+        [
+            "s390x/pxelinux.cfg/01-52-54-00-12-34-56",
+            "s390x/pxelinux.cfg/default"
+        ]
+    );
+    // TFTP blocks fit an IPv6 packet into the MTU: 1500 - 40 - 8 - 4.
+    assert_eq!(c.downloader.tftp.blksize, 1448);
+    let c = ctx("http://[2001:db8::1]:8080/boot/pxelinux.0");
+    assert_eq!(
+        pxecfg::probe_paths(&c.info)[0],
+        "http://[2001:db8::1]:8080/boot/pxelinux.cfg/01-52-54-00-12-34-56"
+    );
+    let c = ctx("pxelinux.0");
+    assert_eq!(c.server, None);
+    assert_eq!(c.info.ip, None);
+}
+
+fn v4_lease() -> Lease {
+    let ip = StaticIp {
+        client: Ipv4Addr::new(10, 0, 2, 15),
+        server: Some(Ipv4Addr::new(10, 0, 2, 2)),
+        gateway: None,
+        netmask: None,
+        device: None,
+    };
+    static_lease(&iface(), &ip)
+}
+
+/// Stage 2's choice: the first lease with a boot server leads, IPv4 when
+/// it comes within the grace window after IPv6; a lease without a boot
+/// server only when nothing better comes; every error when nothing does.
+#[test]
+fn the_first_family_with_a_boot_server_leads() {
+    let grace = Duration::from_millis(300);
+    let url = "tftp://[fec0::2]/pxelinux.0";
+    let run = |script: Vec<(u64, Result<Got, String>)>, forced: bool| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for (ms, g) in script {
+                std::thread::sleep(Duration::from_millis(ms));
+                let _ = tx.send((iface(), g));
+            }
+        });
+        let t = Instant::now();
+        let r = choose_lease(&rx, forced, grace);
+        (r, t.elapsed())
+    };
+    // IPv6 first, IPv4 within the window: IPv4 leads, IPv6 recorded.
+    let (r, _) = run(
+        vec![
+            (0, Ok(Got::V6(lease6(url)))),
+            (100, Ok(Got::V4(v4_lease()))),
+        ],
+        false,
+    );
+    let (l, _) = r.unwrap();
+    assert_eq!(l.led, Family::V4);
+    assert!(l.v6.is_some());
+    // IPv4 after the window: IPv6 has led by then.
+    let (r, took) = run(
+        vec![
+            (0, Ok(Got::V6(lease6(url)))),
+            (600, Ok(Got::V4(v4_lease()))),
+        ],
+        false,
+    );
+    assert_eq!(r.unwrap().0.led, Family::V6);
+    assert!(took < Duration::from_millis(550), "{took:?}");
+    // IPv6 without option 59 waits for the IPv4 lease, however late.
+    let mut bare = lease6(url);
+    bare.bootfile_url = None;
+    let (r, _) = run(
+        vec![
+            (0, Ok(Got::V6(bare.clone()))),
+            (500, Ok(Got::V4(v4_lease()))),
+        ],
+        false,
+    );
+    assert_eq!(r.unwrap().0.led, Family::V4);
+    // ... and leads when DHCPv4 fails; with pxe.server= it leads at once.
+    let (r, _) = run(
+        vec![
+            (0, Ok(Got::V6(bare.clone()))),
+            (10, Err("no DHCP lease".into())),
+        ],
+        false,
+    );
+    assert_eq!(r.unwrap().0.led, Family::V6);
+    let (r, took) = run(
+        vec![(0, Ok(Got::V6(bare))), (2000, Ok(Got::V4(v4_lease())))],
+        true,
+    );
+    assert_eq!(r.unwrap().0.led, Family::V6);
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    // Nothing: both errors, one line.
+    let (r, _) = run(
+        vec![
+            (0, Err("no DHCP lease on eth0".into())),
+            (0, Err("no IPv6 lease on eth0".into())),
+        ],
+        false,
+    );
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "no DHCP lease on eth0; no IPv6 lease on eth0"
+    );
 }
