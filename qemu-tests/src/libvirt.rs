@@ -188,6 +188,7 @@ pub struct Libvirt {
     networks: Mutex<Vec<String>>,
     domains: Mutex<Vec<String>>,
     commands: Mutex<Vec<String>>,
+    boots: AtomicUsize,
 }
 
 impl Libvirt {
@@ -228,6 +229,7 @@ impl Libvirt {
             networks: Mutex::new(vec![]),
             domains: Mutex::new(vec![]),
             commands: Mutex::new(vec![]),
+            boots: AtomicUsize::new(0),
         };
         lv.netns(&["ip", "link", "set", "lo", "up"]);
         lv.spawn("virtlogd", &["-p", "/run/libvirt/virtlogd.pid"]);
@@ -443,7 +445,7 @@ impl Libvirt {
     /// `<log file>`) until a line contains one of `until`, the domain shuts
     /// off, or `limit` passes. `on_line` sees each line as it comes, with
     /// the seconds since `virsh start` was called. The console's times
-    /// count from that call too.
+    /// count from that call too; it is also written to `dir/boot-N.log`.
     pub fn boot(
         &self,
         dom: &Domain,
@@ -490,6 +492,10 @@ impl Libvirt {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Kept for a look afterwards: the log itself starts afresh at the
+        // next `virsh start`.
+        let n = self.boots.fetch_add(1, Ordering::Relaxed) + 1;
+        let _ = std::fs::write(self.dir.join(format!("boot-{n}.log")), con.text());
         con
     }
 

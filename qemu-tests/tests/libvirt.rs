@@ -419,15 +419,22 @@ fn libvirt_64mib_initrd_over_network_tftp_5_times() {
             .nth(1)
             .and_then(|s| s.trim_end_matches(" s").trim().parse().ok())
             .unwrap_or(f64::NAN);
+        let stalls: Vec<String> = con
+            .lines
+            .iter()
+            .filter(|(_, l)| l.contains("received nothing for") || l.contains("configured again"))
+            .map(|(t, l)| format!("\n  [{t:6.1}] {l}"))
+            .collect();
         let resets = con
             .lines
             .iter()
             .filter(|(_, l)| l.contains("resetting the device"))
             .count();
         eprintln!(
-            "{test}: boot {n}: {wall:.1} s to the target's /init, initrd {:.1} s ({:.2} MB/s), {resets} receive stalls recovered",
+            "{test}: boot {n}: {wall:.1} s to the target's /init, initrd {:.1} s ({:.2} MB/s), {resets} receive stalls recovered{}",
             secs,
-            initrd.len() as f64 / secs / 1e6
+            initrd.len() as f64 / secs / 1e6,
+            stalls.concat()
         );
         rows.push((wall, secs, resets));
         assert!(lv.wait_shut_off(&dom, Duration::from_secs(60)));
