@@ -38,6 +38,8 @@ pub enum Location {
     },
     /// HTTP(S) URL.
     Http(String),
+    /// `file://` (and later transports): fetched by [`crate::sources`].
+    Url(String),
 }
 
 impl fmt::Display for Location {
@@ -52,7 +54,7 @@ impl fmt::Display for Location {
                     write!(f, "tftp://{}/{}", server.ip(), path)
                 }
             }
-            Location::Http(u) => f.write_str(u),
+            Location::Http(u) | Location::Url(u) => f.write_str(u),
         }
     }
 }
@@ -113,7 +115,7 @@ impl fmt::Display for FetchError {
             FetchError::Local(e) => write!(f, "local copy failed: {e}"),
             FetchError::Unsupported(p) => write!(
                 f,
-                "{p}: not supported: pxeinit fetches tftp://, http:// and https:// URLs and paths on the boot server"
+                "{p}: not supported: pxeinit fetches tftp://, http://, https:// and file:// URLs and paths on the boot server"
             ),
             FetchError::Resolve { path, why } => write!(f, "{path}: {why}"),
             FetchError::Refused { from, why } => write!(f, "{from}: refused: {why}"),
@@ -183,7 +185,10 @@ fn target(path: &str, server: Option<IpAddr>) -> Result<Target, FetchError> {
         };
     };
     match scheme.to_ascii_lowercase().as_str() {
-        "http" | "https" => Ok(Target::Loc(Location::Http(path.to_string()))),
+        "http" | "https" if !crate::sources::claims(path) => {
+            Ok(Target::Loc(Location::Http(path.to_string())))
+        }
+        "http" | "https" | "file" => Ok(Target::Loc(Location::Url(path.to_string()))),
         "tftp" => {
             // scheme() saw "tftp" and "//": seven ASCII bytes.
             let rest = path.get(7..).unwrap_or_default();
@@ -717,6 +722,12 @@ impl Downloader {
                     }),
                 }
             }
+            Location::Url(url) => {
+                crate::sources::fetch(loc, url, sink, limit, &mut |got, total| {
+                    progress.update(got, total)
+                })
+                .map(|()| None)
+            }
             Location::Http(url) => self
                 .http(url, sink, progress, limit)
                 .map(|()| None)
@@ -1021,7 +1032,6 @@ mod test {
             "FTP://h/k",
             "nfs:10.0.0.1:/srv/k",
             "nfs://h/k",
-            "file:///boot/vmlinuz",
             "smb://h/share/k",
             "gopher://h/k",
         ] {
@@ -1029,7 +1039,7 @@ mod test {
             assert!(matches!(e, FetchError::Unsupported(_)), "{p}: {e:?}");
             assert_eq!(
                 e.to_string(),
-                format!("{p}: not supported: pxeinit fetches tftp://, http:// and https:// URLs and paths on the boot server")
+                format!("{p}: not supported: pxeinit fetches tftp://, http://, https:// and file:// URLs and paths on the boot server")
             );
         }
     }

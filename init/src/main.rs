@@ -24,7 +24,9 @@ mod pid1;
 mod ra;
 mod reipl;
 mod rng;
+mod sources;
 mod tftp;
+mod tree;
 mod verify;
 
 use std::process::ExitCode;
@@ -66,6 +68,16 @@ USAGE:
                         copy); configs at most 4 MiB each, 16 MiB in all.
       --speed-limit N   abort a download slower than N bytes/s (suffixes K,
       --speed-time S    M) over S seconds; default 1K over 30 s, 0 = off.
+
+  pxeinit tree LOCATION [--no-fetch] [--platform s390x] [--ca-bundle PEM]
+                [--max-size SIZE] [--speed-limit N --speed-time S]
+      Detect the install tree at LOCATION (http(s)://, tftp://, file://
+      or a directory): .treeinfo or treeinfo, else the known s390x
+      layouts (Fedora/RHEL, SUSE, Debian, Ubuntu), else an .ins file.
+      Print kernel, initrds, parm file, command line (with inst.repo= or
+      install=), family and checksums as JSON. The kernel and initrds are
+      downloaded to check the sha256 sums .treeinfo lists (not with
+      --no-fetch); a mismatch exits 2 with one line.
 
   pxeinit version
   pxeinit help
@@ -110,6 +122,7 @@ fn cli() -> Result<ExitCode, String> {
         }
         "boot" => boot_cmd(p),
         "fetch" => fetch_cmd(p),
+        "tree" => tree::cmd(p),
         other => Err(format!("unknown command {other:?}; try `pxeinit help`")),
     }
 }

@@ -142,7 +142,7 @@ impl Checksum {
         let hex = hex.trim();
         let ok = !algo.is_empty()
             && !hex.is_empty()
-            && hex.len() % 2 == 0
+            && hex.len().is_multiple_of(2)
             && hex.bytes().all(|b| b.is_ascii_hexdigit());
         ok.then(|| Checksum {
             algo: algo.trim().to_ascii_lowercase(),

@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
                 let _ = f.installer_arg(&l);
             }
         }
-        let (a, b) = s.split_at(s.len() / 2);
+        let mut mid = s.len() / 2;
+        while !s.is_char_boundary(mid) {
+            mid -= 1;
+        }
+        let (a, b) = s.split_at(mid);
         let j = locations::join(a, b);
         assert!(j.ends_with(b));
         let _ = locations::basename(&j);

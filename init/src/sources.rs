@@ -1,0 +1,201 @@
+//! The transports beyond TFTP and HTTP: `file://` (and the local paths
+//! the CLI turns into `file://` URLs). [`crate::fetch`] hands these
+//! locations (`fetch::Location::Url`) here from inside its download path,
+//! so the size and rate limits, hashing, progress and signature checks
+//! apply as to every other download. The grammar is the `locations`
+//! crate's.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use locations::{Location, Source};
+
+use crate::fetch::{self, FetchError};
+
+/// Whether `url` (an `http(s)://` or `file://` URL) is fetched here
+/// rather than by the HTTP client.
+pub fn claims(url: &str) -> bool {
+    matches!(
+        Location::parse(url),
+        Ok(Location {
+            source: Source::Local { .. },
+            ..
+        })
+    )
+}
+
+/// A local path as a `file://` URL (absolute; `%` encoded), for the
+/// downloader, which reads plain paths from the boot server. Other
+/// locations are returned as they are.
+pub fn cli_location(s: &str) -> String {
+    let local = matches!(
+        Location::parse(s),
+        Ok(Location {
+            source: Source::Local { .. },
+            ..
+        })
+    );
+    if !local || s.starts_with("file:") {
+        return s.to_string();
+    }
+    let abs = match s.starts_with('/') {
+        true => s.to_string(),
+        false => std::env::current_dir()
+            .map(|d| locations::join(&d.to_string_lossy(), s))
+            .unwrap_or_else(|_| s.to_string()),
+    };
+    format!("file://{}", abs.replace('%', "%25"))
+}
+
+/// Stream `url` into `sink`, refusing more than `limit` bytes; `progress`
+/// is told the bytes so far and the size.
+pub fn fetch(
+    loc: &fetch::Location,
+    url: &str,
+    sink: &mut dyn Write,
+    limit: u64,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<(), FetchError> {
+    let failed = |why: String| FetchError::Failed {
+        from: loc.clone(),
+        why,
+    };
+    let parsed = Location::parse(url).map_err(|e| failed(reason_of(&e)))?;
+    if !parsed.inside.is_empty() {
+        return Err(failed(
+            "reading files inside images is not supported here".into(),
+        ));
+    }
+    match &parsed.source {
+        Source::Local { path } => local(loc, path, sink, limit, progress),
+        _ => Err(FetchError::Unsupported(url.to_string())),
+    }
+}
+
+/// The reason of a location error, without the location (the caller's
+/// error names it).
+fn reason_of(e: &locations::LocationError) -> String {
+    let s = e.to_string();
+    s.strip_prefix(&format!("{}: ", e.input()))
+        .unwrap_or(&s)
+        .to_string()
+}
+
+/// The size of an open file or block device.
+fn size_of(f: &mut File) -> io::Result<u64> {
+    let m = f.metadata()?;
+    if m.is_file() {
+        return Ok(m.len());
+    }
+    let end = f.seek(SeekFrom::End(0))?;
+    f.seek(SeekFrom::Start(0))?;
+    Ok(end)
+}
+
+fn local(
+    loc: &fetch::Location,
+    path: &str,
+    sink: &mut dyn Write,
+    limit: u64,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<(), FetchError> {
+    let failed = |why: String| FetchError::Failed {
+        from: loc.clone(),
+        why,
+    };
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(FetchError::NotFound(loc.clone()))
+        }
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    if f.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(failed("is a directory".into()));
+    }
+    let size = size_of(&mut f).map_err(|e| failed(e.to_string()))?;
+    if size > limit {
+        return Err(failed(format!(
+            "{size} bytes, larger than the size limit of {limit} bytes"
+        )));
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(format!("reading: {e}"))),
+        };
+        sink.write_all(&buf[..n])
+            .map_err(|e| failed(format!("writing the copy: {e}")))?;
+        got += n as u64;
+        progress(got, Some(size));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn local_paths_become_file_urls() {
+        assert_eq!(cli_location("/srv/tree"), "file:///srv/tree");
+        assert_eq!(cli_location("/srv/100%"), "file:///srv/100%25");
+        assert_eq!(cli_location("file:///x"), "file:///x");
+        assert_eq!(cli_location("http://h/x"), "http://h/x");
+        assert_eq!(cli_location("tftp://h/x"), "tftp://h/x");
+        let rel = cli_location("tree");
+        assert!(
+            rel.starts_with("file:///") && rel.ends_with("/tree"),
+            "{rel}"
+        );
+        assert!(claims("file:///x") && !claims("http://h/x"));
+    }
+
+    #[test]
+    fn local_reads() {
+        let dir = std::env::temp_dir().join(format!("pxeinit-sources-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("k");
+        std::fs::write(&p, b"kernel bytes").unwrap();
+        let url = format!("file://{}", p.display());
+        let loc = fetch::Location::Url(url.clone());
+        let mut out = Vec::new();
+        let mut calls = 0;
+        fetch(&loc, &url, &mut out, 1 << 20, &mut |_, t| {
+            calls += 1;
+            assert_eq!(t, Some(12));
+        })
+        .unwrap();
+        assert_eq!((out.as_slice(), calls), (&b"kernel bytes"[..], 1));
+        let e = fetch(&loc, &url, &mut Vec::new(), 5, &mut |_, _| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{url}: 12 bytes, larger than the size limit of 5 bytes")
+        );
+        let missing = format!("file://{}/nope", dir.display());
+        let e = fetch(
+            &fetch::Location::Url(missing.clone()),
+            &missing,
+            &mut Vec::new(),
+            5,
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(matches!(e, FetchError::NotFound(_)), "{e}");
+        let d = format!("file://{}", dir.display());
+        let e = fetch(
+            &fetch::Location::Url(d.clone()),
+            &d,
+            &mut Vec::new(),
+            5,
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), format!("{d}: is a directory"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
