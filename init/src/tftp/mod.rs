@@ -203,10 +203,17 @@ pub struct Options {
     /// instead of failing after [`Options::retries`]. A server nothing is
     /// known of keeps the bound of [`Options::retries`].
     pub known_up: bool,
+    /// The first interval of the request backoff for a server known to
+    /// be up (default 1 s, then 2, 4 … [`MAX_REQUEST_INTERVAL`]): a busy
+    /// dnsmasq serves every copy of a request it has queued, and a copy
+    /// it serves after the client has gone holds one of its transfer
+    /// slots for half a minute, so copies are sent sparingly.
+    pub patient_rto: Duration,
 }
 
-/// The largest interval between two requests to a busy server.
-pub const MAX_REQUEST_INTERVAL: Duration = Duration::from_secs(30);
+/// The largest interval between two requests to a busy server (before
+/// the ±50 % jitter).
+pub const MAX_REQUEST_INTERVAL: Duration = Duration::from_secs(20);
 
 /// The smallest `utimeout` tftpd-hpa accepts.
 pub const MIN_UTIMEOUT: Duration = Duration::from_millis(10);
@@ -276,6 +283,7 @@ impl Default for Options {
             max_size: None,
             busy_wait: Duration::from_secs(300),
             known_up: false,
+            patient_rto: Duration::from_secs(1),
         }
     }
 }
@@ -341,6 +349,8 @@ pub struct Stats {
     /// Blocks that arrived again after they were received (the server's
     /// retransmissions, and duplicates on the path).
     pub duplicates: u32,
+    /// The server's retransmission timeout, if it acknowledged `utimeout`.
+    pub utimeout: Option<Duration>,
 }
 
 /// Why [`fetch`] failed. Every variant names the server and the file; the
@@ -674,10 +684,43 @@ struct Lingering {
     socket: UdpSocket,
     server: std::net::IpAddr,
     until: Instant,
+    /// Copies of the request not answered yet.
+    outstanding: u32,
+    /// The server's TIDs that answered a copy.
+    seen: Vec<SocketAddr>,
+}
+
+/// Copies of requests that lingering sockets still wait for, in all.
+static OUTSTANDING: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Wait, at most `limit`, until the server has answered (and been told
+/// ERROR 5 for) every copy of a request still queued at it, so that a
+/// client about to go away (kexec, the end of a dry run) leaves a busy
+/// server no transfer to time out. Returns how many are still missing
+/// (copies lost on the way are never answered). Returns at once when
+/// no request was sent twice.
+pub fn settle(limit: Duration) -> u32 {
+    use std::sync::atomic::Ordering;
+    let start = Instant::now();
+    let first = OUTSTANDING.load(Ordering::SeqCst);
+    if first > 0 {
+        info!(
+            "tftp: waiting up to {:.0} s for the server to answer {first} copies of requests still queued there",
+            limit.as_secs_f64()
+        );
+    }
+    loop {
+        let n = OUTSTANDING.load(Ordering::SeqCst);
+        if n == 0 || start.elapsed() >= limit {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn linger(l: Lingering) {
     use std::sync::{mpsc, Mutex, OnceLock};
+    OUTSTANDING.fetch_add(l.outstanding, std::sync::atomic::Ordering::SeqCst);
     static LINGER: OnceLock<Mutex<mpsc::Sender<Lingering>>> = OnceLock::new();
     let tx = LINGER.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
@@ -703,7 +746,16 @@ fn lingerer(rx: std::sync::mpsc::Receiver<Lingering>) {
         }
         socks.extend(rx.try_iter());
         let now = Instant::now();
-        socks.retain(|l| l.until > now);
+        socks.retain(|l| {
+            let keep = l.until > now && l.outstanding > 0;
+            if !keep {
+                OUTSTANDING.fetch_sub(l.outstanding, std::sync::atomic::Ordering::SeqCst);
+            }
+            keep
+        });
+        if socks.is_empty() {
+            continue;
+        }
         let mut fds: Vec<PollFd> = socks
             .iter()
             .map(|l| PollFd::new(l.socket.as_fd(), PollFlags::POLLIN))
@@ -713,13 +765,21 @@ fn lingerer(rx: std::sync::mpsc::Receiver<Lingering>) {
         }
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some()).collect();
         drop(fds);
-        for (l, _) in socks.iter().zip(ready).filter(|(_, r)| *r) {
+        for (l, _) in socks.iter_mut().zip(ready).filter(|(_, r)| *r) {
             drain_error_queue(&l.socket);
             while let Ok((n, from)) = l.socket.recv_from(&mut buf) {
-                let late = Packet::new_checked(&buf[..n]).is_ok_and(|p| {
-                    matches!(p.opcode(), wire::OpCode::Oack | wire::OpCode::Data)
-                });
-                if late && from.ip() == l.server {
+                let Ok(p) = Packet::new_checked(&buf[..n]) else {
+                    continue;
+                };
+                if from.ip() != l.server {
+                    continue;
+                }
+                if !l.seen.contains(&from) && l.outstanding > 0 {
+                    l.seen.push(from);
+                    l.outstanding -= 1;
+                    OUTSTANDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                if matches!(p.opcode(), wire::OpCode::Oack | wire::OpCode::Data) {
                     trace!("tftp: a late answer from {from} to a request already served: ERROR 5");
                     let repr = Repr::Error {
                         code: ErrorCode::UnknownTid,
@@ -755,7 +815,8 @@ fn drain_error_queue(socket: &UdpSocket) {
 
 impl Drop for Transfer<'_> {
     fn drop(&mut self) {
-        if self.requests < 2 || self.opts.busy_wait.is_zero() {
+        let outstanding = self.requests.saturating_sub(self.tids.len() as u32);
+        if outstanding == 0 || self.opts.busy_wait.is_zero() {
             return;
         }
         if let Ok(socket) = self.socket.try_clone() {
@@ -763,6 +824,8 @@ impl Drop for Transfer<'_> {
                 socket,
                 server: self.server.ip(),
                 until: Instant::now() + self.opts.busy_wait.min(Duration::from_secs(600)),
+                outstanding,
+                seen: std::mem::take(&mut self.tids),
             });
         }
     }
@@ -884,6 +947,10 @@ struct Transfer<'a> {
     /// When the server first answered.
     answered: Option<Instant>,
     duplicates: u32,
+    /// The `utimeout` the server acknowledged.
+    utimeout: Option<Duration>,
+    /// The server's TIDs seen: one per copy of the request it answered.
+    tids: Vec<SocketAddr>,
     /// The request backoff's jitter.
     rng: Rng,
 }
@@ -994,6 +1061,8 @@ impl<'a> Transfer<'a> {
             busy: None,
             answered: None,
             duplicates: 0,
+            utimeout: None,
+            tids: Vec::new(),
             rng: Rng::new(path.as_bytes()),
         })
     }
@@ -1052,6 +1121,9 @@ impl<'a> Transfer<'a> {
                 continue;
             };
             let repr = Repr::parse(&packet);
+            if from.ip() == self.server.ip() && !self.tids.contains(&from) {
+                self.tids.push(from);
+            }
             let outcome = match self.peer {
                 None if from.ip() != self.server.ip() => {
                     debug!(
@@ -1158,7 +1230,9 @@ impl<'a> Transfer<'a> {
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Option<Outcome>, TftpError> {
         match repr {
-            Ok(Repr::Error { code, msg }) if !self.opts.busy_wait.is_zero() && is_busy(code, msg) => {
+            Ok(Repr::Error { code, msg })
+                if !self.opts.busy_wait.is_zero() && is_busy(code, msg) =>
+            {
                 self.refusals += 1;
                 self.busy = Some((code, msg.to_owned()));
                 if now.saturating_duration_since(self.started) >= self.opts.busy_wait {
@@ -1320,7 +1394,8 @@ impl<'a> Transfer<'a> {
         let blksize = check("blksize", self.requested.blksize, oack.blksize)?;
         let windowsize = check("windowsize", self.requested.windowsize, oack.windowsize)?;
         let timeout = check("timeout", self.requested.timeout, oack.timeout)?;
-        check("utimeout", self.requested.utimeout, oack.utimeout)?;
+        let utimeout = check("utimeout", self.requested.utimeout, oack.utimeout)?;
+        self.utimeout = utimeout.map(|us| Duration::from_micros(us.into()));
         if oack.tsize.is_some() && self.requested.tsize.is_none() {
             return Err("tsize was not requested".to_owned());
         }
@@ -1433,10 +1508,11 @@ impl<'a> Transfer<'a> {
                 rttvar: self.rto.srtt.map(|_| self.rto.rttvar),
                 requests: self.requests,
                 refusals: self.refusals,
-                waited: self
-                    .answered
-                    .map_or(Duration::ZERO, |a| a.saturating_duration_since(self.started)),
+                waited: self.answered.map_or(Duration::ZERO, |a| {
+                    a.saturating_duration_since(self.started)
+                }),
                 duplicates: self.duplicates,
+                utimeout: self.utimeout,
             };
             debug!("{}: done: {:?}", self.target(), stats);
             return Ok(Some(Outcome::Done(stats)));
@@ -1559,15 +1635,16 @@ impl<'a> Transfer<'a> {
     fn send_request(&mut self, again: bool) -> Result<(), TftpError> {
         self.send(self.server, &self.request)?;
         // The next one after the backoff: doubling from the initial RTO,
-        // jittered, up to the retransmission ceiling, or, for a server
-        // that is up but busy, up to MAX_REQUEST_INTERVAL.
-        let cap = match self.patient() {
-            true => MAX_REQUEST_INTERVAL,
-            false => self.opts.timeout,
-        }
-        .max(self.opts.initial_rto);
-        self.request_interval =
-            crate::rng::backoff(&mut self.rng, self.requests, self.opts.initial_rto, cap);
+        // jittered, up to the retransmission ceiling; for a server that
+        // said it is busy up to MAX_REQUEST_INTERVAL; for one known to be
+        // up that is silent, from the patient RTO (each copy may be
+        // queued there and served later).
+        let (base, cap) = match (self.patient(), self.refusals) {
+            (false, _) => (self.opts.initial_rto, self.opts.timeout),
+            (true, 0) => (self.opts.patient_rto, MAX_REQUEST_INTERVAL),
+            (true, _) => (self.opts.initial_rto, MAX_REQUEST_INTERVAL),
+        };
+        self.request_interval = crate::rng::backoff(&mut self.rng, self.requests, base, cap.max(base));
         self.requests = self.requests.saturating_add(1);
         self.just_sent = true;
         let now = Instant::now();
