@@ -1031,6 +1031,9 @@ fn get_lease(
     let s = &opts.settings;
     let _ = net::link_up("lo");
     for i in ifaces {
+        if std::process::id() == 1 && s.ipv6.v6() {
+            crate::net6::skip_dad(&i.name);
+        }
         net::link_up(&i.name).map_err(BootError::Net)?;
     }
     if let Some(ip) = &s.ip {

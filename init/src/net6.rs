@@ -226,6 +226,23 @@ pub fn no_slaac_reason(name: &str) -> Option<String> {
     None
 }
 
+/// Skip duplicate address detection on `name` (`accept_dad=0`,
+/// `dad_transmits=0`), as the s390-ccw firmware and iPXE do: otherwise
+/// the link-local address, then the SLAAC address each wait a random
+/// delay and a DAD round (1 to 2 s under TCG). Optimistic DAD (RFC 4429)
+/// is no cure: neighbour discovery from an optimistic link-local address
+/// costs a retransmission (1 s) of the first TFTP request, and
+/// `dad_transmits=0` alone still waits the random delay (up to
+/// `rtr_solicit_delay`, 1 s). Set before the link comes up (the
+/// link-local address is made then). For the PID 1 only: on a running
+/// Linux the sysctls are the administrator's. Failure is harmless (DAD
+/// runs).
+pub fn skip_dad(name: &str) {
+    for (key, v) in [("accept_dad", "0"), ("dad_transmits", "0")] {
+        let _ = fs::write(format!("/proc/sys/net/ipv6/conf/{name}/{key}"), v);
+    }
+}
+
 /// Add `addr/prefix_len` to `name` (`SIOCSIFADDR` on an `AF_INET6`
 /// socket). An address that is already there is not an error.
 pub fn add_address(name: &str, addr: Ipv6Addr, prefix_len: u8) -> Result<(), NetError> {

@@ -23,6 +23,9 @@ pub struct Guest {
     pub tftp_root: Option<PathBuf>,
     /// Boot file offered by slirp's DHCP.
     pub bootfile: String,
+    /// More options of the slirp netdev, each `,key=value` (for example
+    /// `,ipv4=off,ipv6=on` for an IPv6-only network).
+    pub netdev_options: String,
     /// Guest memory in MiB.
     pub memory_mb: u32,
     /// `-uuid`.
@@ -43,6 +46,7 @@ impl Default for Guest {
         Guest {
             tftp_root: None,
             bootfile: "pxelinux.0".into(),
+            netdev_options: String::new(),
             memory_mb: 1024,
             uuid: None,
             mac: None,
@@ -95,9 +99,10 @@ impl Guest {
         }
         if let Some(root) = &self.tftp_root {
             c.arg("-netdev").arg(format!(
-                "user,id=n0,tftp={},bootfile={}",
+                "user,id=n0,tftp={},bootfile={}{}",
                 root.display(),
-                self.bootfile
+                self.bootfile,
+                self.netdev_options
             ));
             let mut dev = format!("virtio-net-ccw,netdev=n0,bootindex=1,{NIC_OPTIONS}");
             if let Some(m) = &self.mac {
