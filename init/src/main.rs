@@ -28,6 +28,7 @@ mod sources;
 mod tftp;
 mod tree;
 mod verify;
+mod xenpv;
 
 use std::process::ExitCode;
 
@@ -89,6 +90,9 @@ BOOTIF=, ip=, rd.chreipl=); see README.md.
 fn main() -> ExitCode {
     if std::process::id() == 1 {
         pid1::main();
+    }
+    if xenpv::invoked_as() {
+        return xenpv::main();
     }
     match cli() {
         Ok(code) => code,
