@@ -1,0 +1,336 @@
+//! `pxeinit boot --dry-run` over IPv6 against real servers in network
+//! namespaces: dnsmasq's router advertisements with stateless DHCPv6
+//! (`ra-stateless`) and stateful DHCPv6 ranges, both with
+//! `option6:bootfile-url`; tftpd-hpa and nginx listening on IPv6; an
+//! IPv6-only network where DHCPv4 is dead. Each ends with the MAC config
+//! chosen and the kernel and initrd byte-identical (sha256).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pxeinit_tests::*;
+
+/// The server's IPv6 address on the test link (a unique local prefix).
+const SERVER6: &str = "fd77::1";
+
+/// Give the server its IPv6 address and wait until its link-local address
+/// has passed DAD (dnsmasq sends advertisements from it).
+fn server_ipv6(lab: &Lab) {
+    sh(&[
+        "ip",
+        "-n",
+        &lab.srv_ns,
+        "addr",
+        "add",
+        &format!("{SERVER6}/64"),
+        "dev",
+        SERVER_IF,
+        "nodad",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = Command::new("ip")
+            .args(["-n", &lab.srv_ns, "-6", "addr", "show", "dev", SERVER_IF])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if out.contains("scope link") && !out.contains("tentative") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: srv0's link-local address still tentative:\n{out}",
+            lab.name
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Wait until something listens on UDP/IPv6 `port` in the server namespace.
+fn wait_udp6(lab: &Lab, port: u16) {
+    let want = format!(":{port:04X} ");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &lab.srv_ns, "cat", "/proc/net/udp6"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let listening = out.lines().skip(1).any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| format!("{a} ").contains(&want))
+        });
+        if listening {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: nothing listens on UDP/IPv6 port {port} after 15 s",
+            lab.name
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The usual layout (MAC config with a random kernel and initrd; a
+/// `default` naming files that do not exist); the two sha256s.
+fn mac_config(lab: &Lab, klen: usize, ilen: usize) -> (String, String) {
+    let k = lab.put_random("images/kernel", klen, 11);
+    let i = lab.put_random("images/initrd", ilen, 12);
+    lab.put(
+        CLIENT_MAC_CFG,
+        "DEFAULT mac\nLABEL mac\n  KERNEL images/kernel\n  INITRD images/initrd\n  APPEND console=ttysclp0 mac\n",
+    );
+    lab.put(
+        "pxelinux.cfg/default",
+        "DEFAULT wrong\nLABEL wrong\n  KERNEL no-such-kernel\n",
+    );
+    (k, i)
+}
+
+/// dnsmasq with router advertisements and DHCPv6 (`range6`, e.g.
+/// `::,constructor:srv0,ra-stateless`), the boot file URL `url`, its TFTP
+/// server on the lab root when `tftp`; DHCPv4 too unless `no_v4`.
+fn dnsmasq6(lab: &Lab, range6: &str, url: &str, tftp: bool, no_v4: bool) {
+    let d = lab.dir.display();
+    let mut argv: Vec<String> = vec![
+        "dnsmasq".into(),
+        "--no-daemon".into(),
+        "--conf-file=/dev/null".into(),
+        "--port=0".into(),
+        format!("--pid-file={d}/dnsmasq.pid"),
+        format!("--dhcp-leasefile={d}/dnsmasq.leases"),
+        format!("--interface={SERVER_IF}"),
+        "--bind-interfaces".into(),
+        "--except-interface=lo".into(),
+        "--enable-ra".into(),
+        format!("--dhcp-range={range6}"),
+        format!("--dhcp-option=option6:bootfile-url,{url}"),
+        format!("--dhcp-option=option6:dns-server,[{SERVER6}]"),
+        "--log-dhcp".into(),
+        "--user=root".into(),
+        "--group=root".into(),
+    ];
+    if !no_v4 {
+        argv.push("--dhcp-range=192.168.77.100,192.168.77.120,255.255.255.0,1h".into());
+        argv.push("--dhcp-boot=pxelinux.0".into());
+    }
+    if tftp {
+        argv.push("--enable-tftp".into());
+        argv.push(format!("--tftp-root={}", lab.root().display()));
+    }
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    lab.spawn("dnsmasq", &argv);
+    wait_udp6(lab, 547);
+}
+
+fn assert_mac_plan_v6(run: &Run, k: &str, klen: usize, i: &str, ilen: usize, method: &str) {
+    let plan = run.plan();
+    assert_eq!(plan["family"], "ipv6", "family; plan:\n{}", run.stdout);
+    assert_eq!(
+        plan["config"], CLIENT_MAC_CFG,
+        "config; plan:\n{}",
+        run.stdout
+    );
+    assert_eq!(plan["label"], "mac");
+    let l6 = &plan["lease6"];
+    assert_eq!(l6["interface"], CLIENT_IF);
+    assert_eq!(l6["method"], method, "plan:\n{}", run.stdout);
+    let addr = l6["address"].as_str().unwrap_or_default();
+    assert!(addr.starts_with("fd77::"), "IPv6 address {addr}");
+    // No hex-IP names over IPv6: the MAC config is the first name asked.
+    assert_eq!(plan["tried"][0], CLIENT_MAC_CFG, "plan:\n{}", run.stdout);
+    run.assert_download("images/kernel", k, klen as u64);
+    run.assert_download("images/initrd", i, ilen as u64);
+}
+
+/// Must show: dnsmasq `enable-ra` with `ra-stateless` (SLAAC plus a
+/// stateless DHCPv6 server) and `option6:bootfile-url`; its TFTP over
+/// IPv6; IPv6 only (`--ipv6 only`).
+#[test]
+fn dnsmasq_ra_stateless_tftp() {
+    let Some(lab) = Lab::new("dnsmasq_ra_stateless_tftp", &["dnsmasq"]) else {
+        return;
+    };
+    let (klen, ilen) = (3 * 1024 * 1024 + 17, 700 * 1024 + 3);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    dnsmasq6(
+        &lab,
+        "::,constructor:srv0,ra-stateless,64,1h",
+        &format!("tftp://[{SERVER6}]/pxelinux.0"),
+        true,
+        false,
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    assert_mac_plan_v6(&run, &k, klen, &i, ilen, "slaac");
+    let plan = run.plan();
+    assert_eq!(plan["lease"], serde_json::Value::Null);
+    assert_eq!(plan["lease6"]["boot_server"], SERVER6);
+    assert_eq!(plan["lease6"]["ra"]["other"], true);
+    assert_eq!(plan["lease6"]["dns"][0], SERVER6);
+    assert!(
+        plan["lease6"]["server_id"].is_string(),
+        "dnsmasq sends its DUID"
+    );
+    let from = run.download("images/kernel")["from"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(from, format!("tftp://[{SERVER6}]/images/kernel"));
+    eprintln!("dnsmasq ra-stateless over TFTP/IPv6: {:.1} s", run.secs);
+}
+
+/// Must show: stateful DHCPv6 (a dnsmasq address range: the RA has M=1
+/// and no SLAAC prefix): SOLICIT, ADVERTISE, REQUEST, REPLY; the leased
+/// address on the interface; TFTP over IPv6 from tftpd-hpa.
+#[test]
+fn dnsmasq_stateful_tftpd_hpa() {
+    let Some(lab) = Lab::new("dnsmasq_stateful_tftpd_hpa", &["dnsmasq", "in.tftpd"]) else {
+        return;
+    };
+    let (klen, ilen) = (2 * 1024 * 1024 + 5, 300 * 1024);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    let root = lab.root().to_string_lossy().into_owned();
+    lab.spawn(
+        "tftpd-hpa",
+        &[
+            "in.tftpd",
+            "--foreground",
+            "--listen",
+            "--ipv6",
+            "--address",
+            &format!("[{SERVER6}]:69"),
+            "--user",
+            "root",
+            "--secure",
+            &root,
+        ],
+    );
+    wait_udp6(&lab, 69);
+    dnsmasq6(
+        &lab,
+        "fd77::100,fd77::1ff,64,1h",
+        &format!("tftp://[{SERVER6}]/pxelinux.0"),
+        false,
+        false,
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    assert_mac_plan_v6(&run, &k, klen, &i, ilen, "dhcpv6");
+    let l6 = &run.plan()["lease6"];
+    let addr = l6["address"].as_str().unwrap_or_default().to_string();
+    let n = u32::from_str_radix(addr.trim_start_matches("fd77::"), 16).unwrap_or(0);
+    assert!(
+        (0x100..=0x1ff).contains(&n),
+        "address {addr} outside the range"
+    );
+    assert_eq!(l6["ra"]["managed"], true);
+    // The address is on the client's interface, and dnsmasq leased it.
+    let shown = Command::new("ip")
+        .args(["-n", &lab.cli_ns, "-6", "addr", "show", "dev", CLIENT_IF])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(shown.contains(&addr), "{addr} not on {CLIENT_IF}:\n{shown}");
+    assert!(
+        lab.log("dnsmasq")
+            .contains(&format!("DHCPREPLY({SERVER_IF}) {addr}")),
+        "dnsmasq log:\n{}",
+        lab.log("dnsmasq")
+    );
+    eprintln!(
+        "dnsmasq stateful DHCPv6, tftpd-hpa over IPv6: {:.1} s",
+        run.secs
+    );
+}
+
+/// Must show: option 59 as an HTTP URL with a bracketed literal and a
+/// port: the config and payloads come from nginx over IPv6 (the `Host:`
+/// header carries the brackets).
+#[test]
+fn dnsmasq_ra_stateless_nginx_http() {
+    let Some(lab) = Lab::new("dnsmasq_ra_stateless_nginx_http", &["dnsmasq", "nginx"]) else {
+        return;
+    };
+    let (klen, ilen) = (5 * 1024 * 1024 + 1, 1024 * 1024 + 9);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    let root = lab.root();
+    // A request whose Host header is not the bracketed literal and port
+    // is refused (RFC 9110 §7.2).
+    lab.nginx_server(
+        &format!(
+            "    listen [{SERVER6}]:8080;\n    listen 127.0.0.1:8080;\n    root {};\n    \
+             if ($http_host != \"[{SERVER6}]:8080\") {{ return 421; }}\n",
+            root.display()
+        ),
+        8080,
+    );
+    let base = format!("http://[{SERVER6}]:8080");
+    dnsmasq6(
+        &lab,
+        "::,constructor:srv0,ra-stateless,64,1h",
+        &format!("{base}/pxelinux.0"),
+        false,
+        false,
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    let plan = run.plan();
+    assert_eq!(plan["family"], "ipv6", "plan:\n{}", run.stdout);
+    let mac_url = format!("{base}/{CLIENT_MAC_CFG}");
+    assert_eq!(plan["config"], mac_url.as_str(), "plan:\n{}", run.stdout);
+    run.assert_download(&format!("{base}/images/kernel"), &k, klen as u64);
+    run.assert_download(&format!("{base}/images/initrd"), &i, ilen as u64);
+    eprintln!("option 59 http:// over IPv6 from nginx: {:.1} s", run.secs);
+}
+
+/// Must show: an IPv6-only network where DHCPv4 is dead (nothing answers
+/// it) and pxeinit runs both families, as by default: IPv6 leads, and the
+/// dead DHCPv4 adds no more than a second over the IPv6 exchange (the
+/// grace window IPv4 gets is 500 ms).
+#[test]
+fn ipv6_only_network_dead_dhcpv4_costs_under_a_second() {
+    let Some(lab) = Lab::new("ipv6_only_network_dead_dhcpv4", &["dnsmasq"]) else {
+        return;
+    };
+    let (klen, ilen) = (64 * 1024, 32 * 1024 + 1);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    dnsmasq6(
+        &lab,
+        "::,constructor:srv0,ra-stateless,64,1h",
+        &format!("tftp://[{SERVER6}]/pxelinux.0"),
+        true,
+        true,
+    );
+    let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(90));
+    assert_mac_plan_v6(&run, &k, klen, &i, ilen, "slaac");
+    let plan = run.plan();
+    let lease6 = plan["lease6"]["seconds"].as_f64().unwrap_or(f64::MAX);
+    let dhcp = plan["phases"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["phase"] == "dhcp"))
+        .and_then(|p| p["seconds"].as_f64())
+        .unwrap_or(f64::MAX);
+    assert!(
+        dhcp - lease6 <= 1.0,
+        "the lease phase took {dhcp:.2} s, the IPv6 exchange {lease6:.2} s; log:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("network: IPv6 leads on pxc0"),
+        "{}",
+        run.stderr
+    );
+    eprintln!("IPv6-only network, DHCPv4 dead: IPv6 {lease6:.2} s, lease phase {dhcp:.2} s");
+}
