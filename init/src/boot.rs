@@ -55,6 +55,10 @@ pub enum BootError {
     },
     /// The config lookup failed.
     Config(String),
+    /// The config lookup stopped at a server that does not serve: it
+    /// never answered, stayed busy, or cannot be reached (not a missing
+    /// config: no other name was asked of it).
+    ConfigServer(String),
     /// The config chooses nothing bootable.
     NothingToBoot(String),
     /// A download failed.
@@ -76,6 +80,7 @@ impl fmt::Display for BootError {
                 tried.len()
             ),
             BootError::Config(s) => write!(f, "config: {s}"),
+            BootError::ConfigServer(s) => write!(f, "config lookup failed: {s}"),
             BootError::NothingToBoot(s) => write!(f, "nothing to boot: {s}"),
             BootError::Fetch(e) => write!(f, "download failed: {e}"),
             BootError::Kexec(e) => write!(f, "{e}"),
@@ -390,6 +395,11 @@ impl BootContext {
         dl.sha256 = opts.dry_run;
         dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
         dl.trust = opts.trust.clone();
+        // The DHCP server has just answered: should it be the boot server
+        // too and fall silent, it is busy (a boot storm), not gone.
+        if let Some(sid) = v4.and_then(|l| l.server_id) {
+            dl.mark_up(IpAddr::V4(sid));
+        }
         let info = pxecfg::ClientInfo {
             mac: Some(iface.mac),
             // Over IPv6 there are no hex-IP names to look up.
@@ -567,6 +577,9 @@ pub fn find_config(
                 warn!("config: {w}");
             }
             return Err(match e.kind() {
+                pxecfg::ResolveErrorKind::NoConfig if lookup.failed.is_some() => {
+                    BootError::ConfigServer(lookup.failed.take().unwrap_or_default())
+                }
                 pxecfg::ResolveErrorKind::NoConfig => BootError::NoConfig {
                     server: ctx.server_name(),
                     tried: e
@@ -785,17 +798,28 @@ pub fn run(
     })
 }
 
+/// How long a boot waits at its end for a busy TFTP server to answer the
+/// copies of requests still queued there (none without a boot storm): a
+/// copy answered after the client has gone would hold one of dnsmasq's
+/// transfer slots for 30 s.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
 /// The real network, fetcher and console.
 #[derive(Debug, Default)]
 pub struct System;
 
 impl System {
-    /// Run the pipeline on this machine.
+    /// Run the pipeline on this machine. Before returning (to kexec, to
+    /// print the plan, or to retry), give a busy TFTP server up to
+    /// [`SETTLE`] to answer the copies of requests it still holds
+    /// ([`crate::tftp::settle`]).
     pub fn prepare(opts: &Options) -> Result<Prepared, BootError> {
         let mut sys = System;
         let mut net = System;
         let mut con = System;
-        run(opts, &mut net, &mut sys, &mut con)
+        let r = run(opts, &mut net, &mut sys, &mut con);
+        crate::tftp::settle(SETTLE);
+        r
     }
 }
 

@@ -17,6 +17,7 @@
 //! | `pxe.maxsize=SIZE` | largest kernel or initrd: bytes, or with a `K`, `M` or `G` suffix (default: what fits in memory, `fetch::memory_limit`) |
 //! | `pxe.minrate=BYTES_PER_S` | a download slower than this over `pxe.stalltime` seconds is aborted (`K`/`M` suffixes; default 1K; 0 = off) |
 //! | `pxe.stalltime=S` | the window of `pxe.minrate`, seconds (1 to 3600; default 30) |
+//! | `pxe.busywait=S` | how long one file waits on a server at its limit (busy refusals, or silence from a server known to be up), seconds (0 to 86400; default 300; 0 = not at all) |
 //! | `pxe.verify=off` | boot unsigned files although the image has trusted keys (`/etc/pxeinit/trust/`); `on` is the default |
 //! | `pxe.debug` | debug logging |
 //!
@@ -121,6 +122,8 @@ pub struct Settings {
     pub min_rate: Option<u64>,
     /// pxe.stalltime= (seconds)
     pub stall_time: Option<u64>,
+    /// pxe.busywait= (seconds; 0 = do not wait on a busy server)
+    pub busy_wait: Option<u64>,
     /// pxe.verify=off: do not verify signatures although keys are trusted.
     pub verify_off: bool,
     /// pxe.debug
@@ -266,6 +269,10 @@ pub fn parse(line: &str) -> Settings {
                 let r = 1..=MAX_STALL_TIME;
                 s.stall_time = ranged(&mut s.warnings, k, v, r, "seconds", |v| v.parse().ok())
             }
+            "pxe.busywait" => {
+                let r = 0..=MAX_TIMEOUT;
+                s.busy_wait = ranged(&mut s.warnings, k, v, r, "seconds", |v| v.parse().ok())
+            }
             "pxe.retries" => {
                 let r = 0..=MAX_RETRIES;
                 s.retries = ranged(&mut s.warnings, k, v, r, "a number", |v| v.parse().ok())
@@ -348,8 +355,12 @@ mod test {
     #[test]
     fn numbers_are_range_checked() {
         let s = parse(
-            "pxe.timeout=86400 pxe.retries=0 pxe.maxsize=64M pxe.minrate=2K pxe.stalltime=10",
+            "pxe.timeout=86400 pxe.retries=0 pxe.maxsize=64M pxe.minrate=2K pxe.stalltime=10 pxe.busywait=0",
         );
+        assert_eq!(s.busy_wait, Some(0));
+        assert_eq!(parse("pxe.busywait=900").busy_wait, Some(900));
+        assert_eq!(parse("pxe.busywait=86401").busy_wait, None);
+        assert_eq!(parse("pxe.busywait=soon").warnings.len(), 1);
         assert_eq!(s.timeout, Some(86400));
         assert_eq!(s.retries, Some(0));
         assert_eq!(s.max_size, Some(64 << 20));

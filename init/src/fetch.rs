@@ -17,10 +17,10 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use log::info;
+use log::{debug, info};
 use sha2::{Digest, Sha256};
 
 use crate::tftp;
@@ -285,6 +285,12 @@ impl Transfer {
                 "tsize": t.tsize,
                 "retransmits": t.retransmits,
                 "srtt_ms": t.srtt.map(|d| d.as_secs_f64() * 1e3),
+                "rttvar_ms": t.rttvar.map(|d| d.as_secs_f64() * 1e3),
+                "utimeout_ms": t.utimeout.map(|d| d.as_secs_f64() * 1e3),
+                "requests": t.requests,
+                "refusals": t.refusals,
+                "waited": t.waited.as_secs_f64(),
+                "duplicates": t.duplicates,
             })),
         })
     }
@@ -559,6 +565,31 @@ pub struct Downloader {
     config_bytes: Arc<AtomicU64>,
     /// Trusted minisign keys: when on, nothing is returned unverified.
     pub trust: verify::Trust,
+    /// How long one file may wait on a server at its limit
+    /// (`pxe.busywait=`, `--busy-wait`; zero: not at all): a TFTP server
+    /// that refuses as busy or, once known to be up, does not answer
+    /// ([`tftp::Options::busy_wait`]); an HTTP server answering 429, 502,
+    /// 503 or 504, or, once known to be up, refusing or not accepting
+    /// the connection. Asked again on a jittered exponential backoff
+    /// (0.5, 1, 2 … 30 s, ±50 %), never reported as a missing file.
+    pub busy_wait: Duration,
+    /// What earlier downloads learnt about the servers.
+    servers: Arc<Mutex<Servers>>,
+}
+
+/// The default of [`Downloader::busy_wait`]: long enough to outlast a boot
+/// storm of a few hundred guests against one dnsmasq.
+pub const BUSY_WAIT: Duration = Duration::from_secs(300);
+
+/// What a [`Downloader`] knows of the servers it talked to.
+#[derive(Debug, Default)]
+struct Servers {
+    /// Hosts that answered this client (or gave it its lease): silence
+    /// from them means busy, not gone.
+    up: Vec<IpAddr>,
+    /// The round trip of the last TFTP transfer from each host that
+    /// measured one (SRTT, RTTVAR), for `utimeout`.
+    rtt: Vec<(IpAddr, Duration, Duration)>,
 }
 
 impl Downloader {
@@ -574,7 +605,59 @@ impl Downloader {
             limits: Limits::default(),
             config_bytes: Arc::default(),
             trust: verify::Trust::default(),
+            busy_wait: BUSY_WAIT,
+            servers: Arc::default(),
         }
+    }
+
+    /// `host` is up (it answered this client, or gave it its lease): if it
+    /// falls silent it is busy, and is waited for ([`Self::busy_wait`]).
+    pub fn mark_up(&self, host: IpAddr) {
+        let mut s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        if !s.up.contains(&host) {
+            s.up.push(host);
+        }
+    }
+
+    fn is_up(&self, host: IpAddr) -> bool {
+        let s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        s.up.contains(&host)
+    }
+
+    /// The round trip measured on the last TFTP transfer from `host`.
+    fn rtt(&self, host: IpAddr) -> Option<(Duration, Duration)> {
+        let s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        s.rtt
+            .iter()
+            .find(|(h, ..)| *h == host)
+            .map(|&(_, srtt, rttvar)| (srtt, rttvar))
+    }
+
+    fn record_rtt(&self, host: IpAddr, stats: &tftp::Stats) {
+        let (Some(srtt), Some(rttvar)) = (stats.srtt, stats.rttvar) else {
+            return;
+        };
+        let mut s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        s.rtt.retain(|(h, ..)| *h != host);
+        s.rtt.push((host, srtt, rttvar));
+    }
+
+    /// The TFTP options for one download from `host`: the size limit,
+    /// whether the server is known to be up, the busy wait, and the
+    /// `utimeout` from the round trip measured on earlier transfers from
+    /// it ([`tftp::utimeout_for`]; the configured default until one is
+    /// measured).
+    fn tftp_options(&self, host: IpAddr, limit: u64) -> tftp::Options {
+        let mut opts = tftp::Options {
+            max_size: Some(limit),
+            known_up: self.is_up(host),
+            busy_wait: self.busy_wait,
+            ..self.tftp.clone()
+        };
+        if let (Some(_), Some((srtt, rttvar))) = (opts.utimeout, self.rtt(host)) {
+            opts.utimeout = Some(tftp::utimeout_for(srtt, rttvar));
+        }
+        opts
     }
 
     /// Stream `path` into `sink`. This does not verify: the verifying
@@ -585,8 +668,8 @@ impl Downloader {
     }
 
     /// Take the download bounds of the init's command line or the CLI
-    /// (`pxe.maxsize=`, `pxe.minrate=`, `pxe.stalltime=`); unset ones keep
-    /// their defaults.
+    /// (`pxe.maxsize=`, `pxe.minrate=`, `pxe.stalltime=`, `pxe.busywait=`);
+    /// unset ones keep their defaults.
     pub fn apply_settings(&mut self, s: &crate::cmdline::Settings) {
         if let Some(m) = s.max_size {
             self.limits.max_size = Some(m);
@@ -596,6 +679,9 @@ impl Downloader {
         }
         if let Some(t) = s.stall_time {
             self.limits.stall_time = Duration::from_secs(t);
+        }
+        if let Some(t) = s.busy_wait {
+            self.busy_wait = Duration::from_secs(t);
         }
     }
 
@@ -700,18 +786,40 @@ impl Downloader {
     ) -> Result<Option<tftp::Stats>, FetchError> {
         match loc {
             Location::Tftp { server, path: file } => {
-                let opts = tftp::Options {
-                    max_size: Some(limit),
-                    ..self.tftp.clone()
-                };
+                let host = server.ip();
+                let opts = self.tftp_options(host, limit);
+                if let Some(u) = opts.utimeout {
+                    debug!("{loc}: asking for utimeout {} ms", u.as_millis());
+                }
                 let r = tftp::fetch(*server, file, sink, &opts, &mut |got, total| {
                     progress.update(got, total)
                 });
+                // Any answer, an error too, shows the server is there.
+                let answered = match &r {
+                    Ok(_) => true,
+                    Err(tftp::TftpError::NoAnswer { busy, .. }) => busy.is_some(),
+                    Err(
+                        tftp::TftpError::Timeout { received, .. }
+                        | tftp::TftpError::Unreachable { received, .. },
+                    ) => *received > 0,
+                    Err(tftp::TftpError::Io { .. } | tftp::TftpError::InvalidRequest { .. }) => {
+                        false
+                    }
+                    Err(_) => true,
+                };
+                if answered {
+                    self.mark_up(host);
+                }
                 match r {
-                    Ok(stats) => Ok(Some(stats)),
+                    Ok(stats) => {
+                        self.record_rtt(host, &stats);
+                        Ok(Some(stats))
+                    }
                     Err(e) if e.is_not_found() => Err(FetchError::NotFound(loc.clone())),
                     Err(
-                        e @ (tftp::TftpError::Timeout { .. } | tftp::TftpError::Unreachable { .. }),
+                        e @ (tftp::TftpError::Timeout { .. }
+                        | tftp::TftpError::Unreachable { .. }
+                        | tftp::TftpError::NoAnswer { .. }),
                     ) => Err(FetchError::Unreachable {
                         from: loc.clone(),
                         why: e.reason().to_string(),
@@ -745,6 +853,8 @@ impl Downloader {
         }
     }
 
+    /// GET `url` into `sink`; while the server is busy (and nothing was
+    /// received yet), again on the backoff for up to [`Self::busy_wait`].
     fn http(
         &self,
         url: &str,
@@ -752,21 +862,83 @@ impl Downloader {
         progress: &mut Progress,
         limit: u64,
     ) -> Result<(), HttpFail> {
+        use crate::http::HttpError;
         let opts = crate::http::Options {
             timeout: self.http_timeout,
             dns: self.dns.clone(),
             ca_bundle: self.ca_bundle.clone(),
             max_size: Some(limit),
         };
-        match crate::http::get(url, &opts, sink, &mut |got, total| {
-            progress.update(got, total)
-        }) {
-            Ok(_) => Ok(()),
-            Err(crate::http::HttpError::NotFound) => Err(HttpFail::NotFound),
-            Err(e @ (crate::http::HttpError::Resolve(_) | crate::http::HttpError::Connect(_))) => {
-                Err(HttpFail::Unreachable(e.to_string()))
+        let host = crate::http::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host.parse::<IpAddr>().ok());
+        let mut wait = BusyWait::new(self.busy_wait, url.as_bytes());
+        loop {
+            let mut counted = Counted {
+                inner: &mut *sink,
+                bytes: 0,
+            };
+            let r = crate::http::get(url, &opts, &mut counted, &mut |got, total| {
+                progress.update(got, total)
+            });
+            let received = counted.bytes;
+            let e = match r {
+                Ok(_) => {
+                    if let Some(h) = host {
+                        self.mark_up(h);
+                    }
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            // A status line came back: the server is there.
+            let answered = !matches!(
+                e,
+                HttpError::Resolve(_)
+                    | HttpError::Connect(_)
+                    | HttpError::Io(_)
+                    | HttpError::BadUrl(_)
+            );
+            if let (true, Some(h)) = (answered, host) {
+                self.mark_up(h);
             }
-            Err(e) => Err(HttpFail::Other(e.to_string())),
+            // At its limit: says so (429 Too Many Requests; 502, 503, 504
+            // from the server or a proxy in front of it), or, known to be
+            // up, refuses, drops or does not accept the connection (a
+            // full backlog) before anything arrived.
+            let busy = match &e {
+                HttpError::Status(429 | 502 | 503 | 504, _) => true,
+                HttpError::Connect(_) | HttpError::Io(_) => {
+                    received == 0 && host.is_some_and(|h| self.is_up(h))
+                }
+                _ => false,
+            };
+            if !busy {
+                return Err(match e {
+                    HttpError::NotFound => HttpFail::NotFound,
+                    e @ (HttpError::Resolve(_) | HttpError::Connect(_)) => {
+                        HttpFail::Unreachable(e.to_string())
+                    }
+                    e => HttpFail::Other(e.to_string()),
+                });
+            }
+            match wait.next() {
+                Some(d) => info!(
+                    "{url}: the server is busy ({e}); asking again in {:.1} s",
+                    d.as_secs_f64()
+                ),
+                None => {
+                    let (n, secs) = (wait.attempts, wait.elapsed().as_secs_f64());
+                    return Err(HttpFail::Unreachable(match answered {
+                        true => format!(
+                            "the HTTP server stayed busy: {n} requests over {secs:.0} s, the last answered {e}"
+                        ),
+                        false => format!(
+                            "the HTTP server never served the request: {n} attempts over {secs:.0} s, the last: {e}"
+                        ),
+                    }));
+                }
+            }
         }
     }
 
@@ -916,6 +1088,71 @@ enum HttpFail {
     NotFound,
     Unreachable(String),
     Other(String),
+}
+
+/// A writer that counts what passes through.
+struct Counted<'a> {
+    inner: &'a mut dyn Write,
+    bytes: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Waiting on a busy server: [`crate::rng::backoff`] from 0.5 s to 30 s,
+/// within a budget counted from the first attempt.
+struct BusyWait {
+    start: Instant,
+    budget: Duration,
+    /// Attempts made so far (the first included).
+    attempts: u32,
+    rng: crate::rng::Rng,
+}
+
+impl BusyWait {
+    fn new(budget: Duration, mix: &[u8]) -> BusyWait {
+        BusyWait {
+            start: Instant::now(),
+            budget,
+            attempts: 1,
+            rng: crate::rng::Rng::new(mix),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Sleep the next backoff and count one more attempt, or `None` when
+    /// the budget is spent (the wait never runs past it).
+    fn next(&mut self) -> Option<Duration> {
+        let left = self.budget.checked_sub(self.elapsed())?;
+        if left.is_zero() {
+            return None;
+        }
+        let d = self.delay(left);
+        std::thread::sleep(d);
+        self.attempts += 1;
+        Some(d)
+    }
+
+    fn delay(&mut self, left: Duration) -> Duration {
+        crate::rng::backoff(
+            &mut self.rng,
+            self.attempts - 1,
+            Duration::from_millis(500),
+            tftp::MAX_REQUEST_INTERVAL,
+        )
+        .min(left)
+    }
 }
 
 /// An anonymous in-memory file (memfd, sealable: see [`seal`]), falling
@@ -1249,6 +1486,190 @@ mod test {
             "{text}"
         );
         assert!(took < Duration::from_millis(2500), "took {took:?}");
+    }
+
+    /// An HTTP server on loopback answering its requests with `heads` in
+    /// turn (the last one again and again), each followed by `body`;
+    /// returns the port and the count of requests.
+    fn http_seq(heads: Vec<&'static str>, body: &'static [u8]) -> (u16, Arc<AtomicU64>) {
+        use std::io::Read;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let count = Arc::new(AtomicU64::new(0));
+        let c = count.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let n = c.fetch_add(1, Ordering::SeqCst) as usize;
+                let mut req = Vec::new();
+                let mut byte = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                    req.push(byte[0]);
+                }
+                let head = heads[n.min(heads.len() - 1)];
+                let _ = s.write_all(head.as_bytes());
+                if head.starts_with("HTTP/1.1 200") {
+                    let _ = s.write_all(body);
+                }
+            }
+        });
+        (port, count)
+    }
+
+    const BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    const OK5: &str = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+
+    /// 503 twice, then the file: asked again on the backoff (0.5 s, 1 s,
+    /// each ±50 %), never a missing file.
+    #[test]
+    fn a_busy_http_server_is_asked_again() {
+        let (port, count) = http_seq(vec![BUSY, BUSY, OK5], b"hello");
+        let url = format!("http://127.0.0.1:{port}/k");
+        let started = Instant::now();
+        let (data, _) = downloader(None).fetch_vec(&url).unwrap();
+        let took = started.elapsed();
+        assert_eq!(data, b"hello");
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+        assert!(
+            took >= Duration::from_millis(750) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+        // 429 and 502/504 are busy too; 500 is an error at once.
+        let (port, count) = http_seq(
+            vec![
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n",
+                OK5,
+            ],
+            b"hello",
+        );
+        let url = format!("http://127.0.0.1:{port}/k");
+        assert_eq!(downloader(None).fetch_vec(&url).unwrap().0, b"hello");
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        let (port, count) = http_seq(
+            vec![
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+                OK5,
+            ],
+            b"hello",
+        );
+        let url = format!("http://127.0.0.1:{port}/k");
+        let e = downloader(None).fetch_vec(&url).unwrap_err();
+        assert!(matches!(e, FetchError::Failed { .. }), "{e}");
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    /// A server that stays busy: after the busy wait, one line naming the
+    /// URL and saying it stayed busy; the lookup treats it as a server that
+    /// does not serve (Unreachable), not as a missing file.
+    #[test]
+    fn an_http_server_that_stays_busy_fails_naming_it() {
+        let (port, count) = http_seq(vec![BUSY], b"");
+        let url = format!("http://127.0.0.1:{port}/pxelinux.cfg/default");
+        let mut dl = downloader(None);
+        dl.busy_wait = Duration::from_millis(1500);
+        let started = Instant::now();
+        let e = dl.fetch_vec(&url).unwrap_err();
+        let took = started.elapsed();
+        assert!(matches!(e, FetchError::Unreachable { .. }), "{e:?}");
+        let n = count.load(Ordering::SeqCst);
+        assert_eq!(
+            e.to_string(),
+            format!("{url}: the HTTP server stayed busy: {n} requests over 2 s, the last answered HTTP 503 Service Unavailable")
+        );
+        assert!(
+            took >= Duration::from_millis(1500) && took < Duration::from_millis(2500),
+            "{took:?}"
+        );
+    }
+
+    /// A refused connection: at once for a server nothing is known of (a
+    /// dead server is reported without delay); waited for when it answered
+    /// before (its backlog is full, it restarts).
+    #[test]
+    fn a_refused_connection_is_waited_for_only_when_the_server_was_up() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let url = format!("http://127.0.0.1:{port}/k");
+        let started = Instant::now();
+        let e = downloader(None).fetch_vec(&url).unwrap_err();
+        assert!(matches!(e, FetchError::Unreachable { .. }), "{e:?}");
+        assert!(e.to_string().contains("cannot connect"), "{e}");
+        assert!(started.elapsed() < Duration::from_millis(500));
+
+        let mut dl = downloader(None);
+        dl.mark_up("127.0.0.1".parse().unwrap());
+        dl.busy_wait = Duration::from_millis(1200);
+        let started = Instant::now();
+        let e = dl.fetch_vec(&url).unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "{url}: the HTTP server never served the request: "
+            )),
+            "{e}"
+        );
+        assert!(
+            took >= Duration::from_millis(1200) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+
+        // It comes back after a second: served.
+        dl.busy_wait = Duration::from_secs(20);
+        let server = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(1));
+            let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+            let (mut s, _) = l.accept().unwrap();
+            let mut req = [0u8; 1024];
+            let _ = std::io::Read::read(&mut s, &mut req);
+            s.write_all(OK5.as_bytes()).unwrap();
+            s.write_all(b"hello").unwrap();
+        });
+        assert_eq!(dl.fetch_vec(&url).unwrap().0, b"hello");
+        server.join().unwrap();
+    }
+
+    /// `utimeout` comes from the round trip of the server's last transfer.
+    #[test]
+    fn utimeout_follows_the_measured_round_trip() {
+        let dl = downloader(None);
+        let host: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(
+            dl.tftp_options(host, 1).utimeout,
+            Some(Duration::from_millis(100))
+        );
+        assert!(!dl.tftp_options(host, 1).known_up);
+        let stats = tftp::Stats {
+            bytes: 0,
+            tsize: None,
+            blksize: 512,
+            windowsize: 1,
+            elapsed: Duration::ZERO,
+            retransmits: 0,
+            srtt: Some(Duration::from_millis(5)),
+            rttvar: Some(Duration::from_millis(3)),
+            requests: 1,
+            refusals: 0,
+            waited: Duration::ZERO,
+            duplicates: 0,
+            utimeout: None,
+        };
+        dl.record_rtt(host, &stats);
+        dl.mark_up(host);
+        let o = dl.tftp_options(host, 1);
+        assert_eq!(o.utimeout, Some(Duration::from_millis(34)));
+        assert!(o.known_up);
+        assert_eq!(o.busy_wait, BUSY_WAIT);
+        // Another server keeps the default; no utimeout asked stays none.
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(
+            dl.tftp_options(other, 1).utimeout,
+            Some(Duration::from_millis(100))
+        );
+        let mut dl = dl.clone();
+        dl.tftp.utimeout = None;
+        assert_eq!(dl.tftp_options(host, 1).utimeout, None);
     }
 
     /// The announced size is checked before any data: TFTP's tsize (the

@@ -40,7 +40,8 @@ USAGE:
                [--config PATH|URL] [--uuid UUID] [--timeout SECONDS]
                [--ca-bundle PEM] [--trust-key KEY.pub ...]
                [--max-size SIZE] [--speed-limit N --speed-time S]
-               [--ipv6 off|only] [--append-cmdline 'pxe.* settings']
+               [--busy-wait S] [--ipv6 off|only]
+               [--append-cmdline 'pxe.* settings']
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
       lookup, download of kernel and initrd, then kexec. DHCPv4 and IPv6
       (SLAAC/DHCPv6, option 59) run in parallel unless --ipv6 says off
@@ -53,6 +54,7 @@ USAGE:
   pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
                 [--ca-bundle PEM] [--no-sha256] [--trust-key KEY.pub ...]
                 [--max-size SIZE] [--speed-limit N --speed-time S]
+                [--busy-wait S]
       Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
@@ -69,6 +71,11 @@ USAGE:
                         copy); configs at most 4 MiB each, 16 MiB in all.
       --speed-limit N   abort a download slower than N bytes/s (suffixes K,
       --speed-time S    M) over S seconds; default 1K over 30 s, 0 = off.
+      --busy-wait S     wait up to S seconds for a file from a server at its
+                        limit (TFTP ERROR \"too many transfers\", silence from
+                        a server that answered before, HTTP 503), asking
+                        again on a jittered backoff; default 300, 0 = off
+                        (as pxe.busywait=).
 
   pxeinit tree LOCATION [--no-fetch] [--platform s390x] [--ca-bundle PEM]
                 [--max-size SIZE] [--speed-limit N --speed-time S]
@@ -168,6 +175,7 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
             Long("speed-time") => {
                 dl.limits.stall_time = std::time::Duration::from_secs(stall_arg(&mut p)?)
             }
+            Long("busy-wait") => dl.busy_wait = std::time::Duration::from_secs(busy_arg(&mut p)?),
             Long("ca-bundle") => {
                 dl.ca_bundle = Some(p.value().map_err(|e| e.to_string())?.into());
             }
@@ -290,6 +298,21 @@ fn stall_arg(p: &mut lexopt::Parser) -> Result<u64, String> {
         })
 }
 
+/// The value of `--busy-wait`: seconds.
+fn busy_arg(p: &mut lexopt::Parser) -> Result<u64, String> {
+    let v = p.value().map_err(|e| e.to_string())?;
+    let v = v.to_string_lossy();
+    v.parse::<u64>()
+        .ok()
+        .filter(|n| *n <= cmdline::MAX_TIMEOUT)
+        .ok_or_else(|| {
+            format!(
+                "--busy-wait {v}: expected seconds from 0 to {}",
+                cmdline::MAX_TIMEOUT
+            )
+        })
+}
+
 /// What `pxeinit boot` was asked besides [`boot::Options`].
 #[derive(Debug, Default)]
 struct BootCli {
@@ -357,6 +380,7 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
             Long("max-size") => flags.max_size = Some(size_arg(p, "--max-size")?),
             Long("speed-limit") => flags.min_rate = Some(rate_arg(p)?),
             Long("speed-time") => flags.stall_time = Some(stall_arg(p)?),
+            Long("busy-wait") => flags.busy_wait = Some(busy_arg(p)?),
             Long("append-cmdline") => {
                 extra.push(' ');
                 extra.push_str(&val(p)?);
@@ -374,6 +398,7 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
     s.max_size = flags.max_size.or(s.max_size);
     s.min_rate = flags.min_rate.or(s.min_rate);
     s.stall_time = flags.stall_time.or(s.stall_time);
+    s.busy_wait = flags.busy_wait.or(s.busy_wait);
     s.debug |= flags.debug;
     opts.settings = s;
     Ok(cli)
@@ -477,6 +502,16 @@ mod test {
         assert_eq!(o.settings.warnings.len(), 1);
     }
 
+    /// `--busy-wait` wins over `pxe.busywait=`; 0 turns the wait off.
+    #[test]
+    fn busy_wait_flag() {
+        let (o, _) =
+            boot_args(&["--append-cmdline", "pxe.busywait=60", "--busy-wait", "0"]).unwrap();
+        assert_eq!(o.settings.busy_wait, Some(0));
+        let (o, _) = boot_args(&["--append-cmdline", "pxe.busywait=60"]).unwrap();
+        assert_eq!(o.settings.busy_wait, Some(60));
+    }
+
     #[test]
     fn bad_boot_flags_are_errors() {
         for args in [
@@ -487,6 +522,8 @@ mod test {
             &["--speed-time", "99999999999999999999"],
             &["--timeout", "18446744073709551615"],
             &["--server", "boot.example"],
+            &["--busy-wait", "soon"],
+            &["--busy-wait", "86401"],
         ] {
             let e = boot_args(args)
                 .err()

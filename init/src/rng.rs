@@ -174,7 +174,10 @@ mod test {
         let (mut lo, mut hi) = (Duration::MAX, Duration::ZERO);
         for _ in 0..10_000 {
             let j = r.jitter(d, 0.25);
-            assert!(j >= Duration::from_secs(3) && j < Duration::from_secs(5), "{j:?}");
+            assert!(
+                j >= Duration::from_secs(3) && j < Duration::from_secs(5),
+                "{j:?}"
+            );
             lo = lo.min(j);
             hi = hi.max(j);
         }
@@ -187,7 +190,14 @@ mod test {
         let mut r = Rng::seeded(1);
         let base = Duration::from_secs(1);
         let cap = Duration::from_secs(30);
-        for (attempt, nominal) in [(0, 1.0), (1, 2.0), (2, 4.0), (4, 16.0), (5, 30.0), (40, 30.0)] {
+        for (attempt, nominal) in [
+            (0, 1.0),
+            (1, 2.0),
+            (2, 4.0),
+            (4, 16.0),
+            (5, 30.0),
+            (40, 30.0),
+        ] {
             for _ in 0..200 {
                 let d = backoff(&mut r, attempt, base, cap).as_secs_f64();
                 assert!(

@@ -22,6 +22,8 @@
 //! passes, unless `PXEINIT_REQUIRE_ROOT_TESTS=1` (set by CI), where it
 //! fails.
 
+pub mod farm;
+
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};

@@ -63,6 +63,8 @@ struct FakeServer {
     files: HashMap<String, Vec<u8>>,
     asked: Vec<String>,
     loaded: Vec<(String, String)>,
+    /// Never answers (a server at its limit, after the busy wait).
+    silent: bool,
 }
 
 impl FakeServer {
@@ -95,6 +97,15 @@ fn not_found(path: &str) -> FetchError {
 impl Fetcher for FakeServer {
     fn config(&mut self, _: &BootContext, path: &str) -> Result<(Vec<u8>, Transfer), FetchError> {
         self.asked.push(path.to_string());
+        if self.silent {
+            let FetchError::NotFound(from) = not_found(path) else {
+                unreachable!()
+            };
+            return Err(FetchError::Unreachable {
+                from,
+                why: "the TFTP server never answered: 14 requests over 300 s".into(),
+            });
+        }
         match self.files.get(path) {
             Some(v) => Ok((v.clone(), transfer(path, v.len()))),
             None => Err(not_found(path)),
@@ -532,4 +543,22 @@ fn the_first_family_with_a_boot_server_leads() {
         r.unwrap_err().to_string(),
         "no DHCP lease on eth0; no IPv6 lease on eth0"
     );
+}
+
+/// A server that never answers (or stays busy past the busy wait) is not
+/// a missing config: the error names it and says so, and the lookup does
+/// not go through the other names.
+#[test]
+fn a_server_that_never_answers_is_not_a_missing_config() {
+    let mut srv = FakeServer {
+        silent: true,
+        ..FakeServer::default()
+    };
+    let e = boot(&opts(), &mut net_ok(), &mut srv, vec![]).unwrap_err();
+    assert!(matches!(e, BootError::ConfigServer(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!("config lookup failed: tftp://10.0.2.2/{MAC_CFG}: the TFTP server never answered: 14 requests over 300 s")
+    );
+    assert_eq!(srv.asked, [MAC_CFG]);
 }

@@ -29,9 +29,9 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use crate::rng::Rng;
 use log::{debug, info, warn};
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
-use crate::rng::Rng;
 use wire::{opt, MessageType, Repr, FLAG_BROADCAST};
 
 /// Client System Architecture (option 93) for s390x: 0x1F ("s390 Basic").
@@ -585,7 +585,11 @@ mod test {
         }
         assert!(first.iter().all(|ms| (3000..=5000).contains(ms)));
         let buckets: std::collections::HashSet<u128> = first.iter().map(|ms| ms / 100).collect();
-        assert!(buckets.len() >= 18, "{} of 21 100-ms buckets used", buckets.len());
+        assert!(
+            buckets.len() >= 18,
+            "{} of 21 100-ms buckets used",
+            buckets.len()
+        );
         let (lo, hi) = (delays.iter().min().unwrap(), delays.iter().max().unwrap());
         assert!(*hi < Duration::from_millis(500));
         assert!(*hi - *lo > Duration::from_millis(400), "{lo:?}..{hi:?}");

@@ -1644,7 +1644,8 @@ impl<'a> Transfer<'a> {
             (true, 0) => (self.opts.patient_rto, MAX_REQUEST_INTERVAL),
             (true, _) => (self.opts.initial_rto, MAX_REQUEST_INTERVAL),
         };
-        self.request_interval = crate::rng::backoff(&mut self.rng, self.requests, base, cap.max(base));
+        self.request_interval =
+            crate::rng::backoff(&mut self.rng, self.requests, base, cap.max(base));
         self.requests = self.requests.saturating_add(1);
         self.just_sent = true;
         let now = Instant::now();

@@ -1,0 +1,100 @@
+//! A boot storm: many `pxeinit boot --dry-run` at once, each in its own
+//! network namespace on one bridge, against one dnsmasq serving DHCP and
+//! TFTP with `--tftp-max` far below the number of clients, so that it
+//! stops reading requests (it reads none while at its limit: they wait in
+//! its socket, or are dropped when that is full). Every client must
+//! finish with byte-identical downloads; none may report the busy server
+//! as a missing config. `cargo xtask bench --only storm` runs the large
+//! version (200 clients, three servers, curl as the comparison).
+
+use std::time::Duration;
+
+use pxeinit_tests::farm::{sha256_of, Farm};
+use pxeinit_tests::{pattern, pxeinit_bin};
+
+/// Clients.
+const CLIENTS: usize = 80;
+/// dnsmasq's transfer limit: an eighth of the clients.
+const TFTP_MAX: usize = 10;
+
+#[test]
+fn storm_against_dnsmasq_at_its_tftp_limit() {
+    let Some(farm) = Farm::new(
+        "storm_against_dnsmasq_at_its_tftp_limit",
+        CLIENTS,
+        &["dnsmasq"],
+    ) else {
+        return;
+    };
+    farm.put("images/kernel", pattern(256 << 10, 11));
+    farm.put("images/initrd", pattern(1 << 20, 12));
+    farm.put(
+        "pxelinux.cfg/default",
+        "DEFAULT storm\nLABEL storm\n  KERNEL images/kernel\n  INITRD images/initrd\n  APPEND storm=1\n",
+    );
+    let k = sha256_of(&farm, "images/kernel");
+    let i = sha256_of(&farm, "images/initrd");
+    farm.dnsmasq(true, &[&format!("--tftp-max={TFTP_MAX}")]);
+    pxeinit_bin();
+    let runs = farm.boot_all(&["--timeout", "60"], Duration::from_secs(240));
+    let mut failed = vec![];
+    let mut waited: f64 = 0.0;
+    let mut requests = 0u64;
+    let mut files = 0u64;
+    for r in &runs {
+        let ok = r.status.is_some_and(|s| s.success());
+        let plan = r.json.as_ref();
+        let sha = |p: &str| {
+            plan.and_then(|j| j["downloads"].as_array())
+                .and_then(|a| a.iter().find(|d| d["path"] == p))
+                .and_then(|d| d["sha256"].as_str())
+                .map(str::to_string)
+        };
+        if !ok
+            || sha("images/kernel").as_deref() != Some(&k)
+            || sha("images/initrd").as_deref() != Some(&i)
+        {
+            failed.push(format!(
+                "client {} ({:?}): {}",
+                r.client,
+                r.status,
+                r.last_line()
+            ));
+            continue;
+        }
+        for d in plan
+            .and_then(|j| j["downloads"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            waited = waited.max(d["tftp"]["waited"].as_f64().unwrap_or(0.0));
+            requests += d["tftp"]["requests"].as_u64().unwrap_or(0);
+            files += 1;
+        }
+    }
+    let all_done = runs.iter().map(|r| r.secs).fold(0.0, f64::max);
+    eprintln!(
+        "{CLIENTS} clients, dnsmasq --tftp-max={TFTP_MAX}: all done in {all_done:.1} s; \
+         {requests} requests for {files} files; longest wait for an answer {waited:.1} s"
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {CLIENTS} clients failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    for r in &runs {
+        assert!(
+            !r.stderr.contains("no PXELINUX config"),
+            "client {} called the busy server a missing config:\n{}",
+            r.client,
+            r.stderr
+        );
+    }
+    // The limit was reached: some request waited for an answer.
+    assert!(
+        waited > 0.5,
+        "no client waited: the storm never reached dnsmasq's limit"
+    );
+    assert!(all_done < 180.0, "took {all_done:.1} s");
+}
