@@ -83,6 +83,10 @@ fn usage_errors_exit_1() {
         vec!["frobnicate", "--root", root],
         vec!["resolve", "--root", root, "--mac", "52:54:00"],
         vec!["resolve", "--root", root, "--ip", "10.0.0.300"],
+        vec!["resolve", "--root", root, "--ip6", "fd77::1::2"],
+        vec![
+            "resolve", "--root", root, "--ip", "10.0.0.3", "--ip6", "fd77::3",
+        ],
         vec!["resolve", "--root", root, "--bogus"],
         vec!["resolve", "--root", "/nonexistent/tftp/root"],
     ] {
@@ -126,4 +130,45 @@ fn help_exits_0() {
     let out = pxecfg(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--root DIR"));
+}
+
+/// Over IPv6 (`--ip6`) the lookup has no hex-IP names: UUID, 01-<mac>,
+/// default.
+#[test]
+fn ipv6_lookup_lists_no_hex_ip_names() {
+    let root = std::env::temp_dir().join(format!("pxecfg-ip6-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("pxelinux.cfg")).unwrap();
+    let r = root.to_str().unwrap();
+    let args = [
+        "resolve",
+        "--root",
+        r,
+        "--ip6",
+        "fd77::10",
+        "--mac",
+        "52:54:00:12:34:56",
+        "--uuid",
+        "5a1f0b3c-8d2e-4f61-9a7b-0c1d2e3f4a5b",
+    ];
+    let out = pxecfg(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "tried pxelinux.cfg/5a1f0b3c-8d2e-4f61-9a7b-0c1d2e3f4a5b, \
+             pxelinux.cfg/01-52-54-00-12-34-56, pxelinux.cfg/default"
+        ),
+        "{stderr}"
+    );
+    std::fs::write(
+        root.join("pxelinux.cfg/01-52-54-00-12-34-56"),
+        "DEFAULT l\nLABEL l\n KERNEL linux\n",
+    )
+    .unwrap();
+    let out = pxecfg(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["config"], "pxelinux.cfg/01-52-54-00-12-34-56");
+    assert_eq!(json["tried"].as_array().map(Vec::len), Some(2));
+    let _ = std::fs::remove_dir_all(&root);
 }

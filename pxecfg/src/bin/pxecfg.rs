@@ -1,27 +1,29 @@
 //! `pxecfg`: check what PXELINUX (and pxeinit) would boot from a TFTP tree.
 //!
 //! ```text
-//! pxecfg resolve --root DIR [--bootfile P] [--mac M] [--ip A] [--uuid U]
-//!        [--config-file F] [--path-prefix P] [--server A] [--gateway A]
-//!        [--netmask M] [--label L]
+//! pxecfg resolve --root DIR [--bootfile P] [--mac M] [--ip A | --ip6 A6]
+//!        [--uuid U] [--config-file F] [--path-prefix P] [--server A]
+//!        [--gateway A] [--netmask M] [--label L]
 //! ```
 //!
 //! Prints one JSON object (see [`pxecfg::Resolution::to_json`]). Exit status
 //! 0 when an entry was chosen, 2 (with a message on stderr) otherwise, 1 for
 //! usage errors.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use pxecfg::{resolve, Action, ClientInfo, Fetch, FetchError, ResolveOptions};
 
-const USAGE: &str = "usage: pxecfg resolve --root DIR [--bootfile P] [--mac M] [--ip A] [--uuid U]
-                      [--config-file F] [--path-prefix P] [--server A] [--gateway A]
-                      [--netmask M] [--label L]
+const USAGE: &str = "usage: pxecfg resolve --root DIR [--bootfile P] [--mac M] [--ip A | --ip6 A6]
+                      [--uuid U] [--config-file F] [--path-prefix P] [--server A]
+                      [--gateway A] [--netmask M] [--label L]
 
 Prints, as JSON, what PXELINUX would boot from the TFTP root DIR for a client
-with this lease. Paths are what would be requested from the server.";
+with this lease. Paths are what would be requested from the server. With
+--ip6 the client booted over IPv6 (the boot file from DHCPv6 option 59 as
+--bootfile): the lookup is UUID, 01-<mac>, default, without hex-IP names.";
 
 /// A TFTP root on disk: a path `p` (or `/p`) is the file `DIR/p`.
 struct DirFetch {
@@ -76,6 +78,12 @@ fn parse_ip(flag: &str, s: &str) -> Result<Ipv4Addr, String> {
         .map_err(|_| format!("{flag}: invalid IPv4 address `{s}`"))
 }
 
+fn parse_ip6(s: &str) -> Result<Ipv6Addr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("--ip6: invalid IPv6 address `{s}`"))
+}
+
 fn parse_args() -> Result<Args, String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
@@ -83,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
     let mut info = ClientInfo::default();
     let mut label = None;
     let mut command = None;
+    let mut ip6 = None;
     let err = |e: lexopt::Error| e.to_string();
     while let Some(arg) = parser.next().map_err(err)? {
         let value = |p: &mut lexopt::Parser| -> Result<String, String> {
@@ -101,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
             Long("bootfile") => info.bootfile = Some(value(&mut parser)?),
             Long("mac") => info.mac = Some(parse_mac(&value(&mut parser)?)?),
             Long("ip") => info.ip = Some(parse_ip("--ip", &value(&mut parser)?)?),
+            Long("ip6") => ip6 = Some(parse_ip6(&value(&mut parser)?)?),
             Long("uuid") => info.uuid = Some(value(&mut parser)?),
             Long("config-file") => info.config_file = Some(value(&mut parser)?),
             Long("path-prefix") => info.path_prefix = Some(value(&mut parser)?),
@@ -115,6 +125,9 @@ fn parse_args() -> Result<Args, String> {
         Some("resolve") => {}
         Some(other) => return Err(format!("unknown command `{other}`")),
         None => return Err("missing command `resolve`".into()),
+    }
+    if ip6.is_some() && info.ip.is_some() {
+        return Err("--ip and --ip6 exclude each other: a boot goes over one family".into());
     }
     let root = root.ok_or("missing --root DIR")?;
     if !root.is_dir() {
