@@ -392,6 +392,10 @@ impl BootContext {
         let mut dl = Downloader::new(server, mtu);
         dl.apply_settings(s);
         dl.dns = v4.map(|l| l.dns.clone()).unwrap_or_default();
+        dl.dns6 = lease
+            .leading_v6()
+            .map(|l| l.dns.clone())
+            .unwrap_or_default();
         dl.sha256 = opts.dry_run;
         dl.ca_bundle = s.ca_bundle.clone().map(Into::into);
         dl.trust = opts.trust.clone();

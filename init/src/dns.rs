@@ -1,12 +1,15 @@
 //! A stub resolver for A records (RFC 1035), asking the name servers of
-//! the DHCP lease (option 6) over UDP. Enough to fetch `http://host/...`
-//! paths; no caching, no TCP fallback, no search domains.
+//! the DHCP lease (option 6) over UDP, and for AAAA records (RFC 3596)
+//! through the IPv6 lease's (DHCPv6 option 23, or the router's RDNSS).
+//! Enough to fetch `http://host/...` paths; no caching, no TCP fallback,
+//! no search domains.
 //!
-//! [`query`] and [`parse_answer`] are the pure codec; [`resolve_a`] the I/O.
+//! [`query`], [`query_aaaa`], [`parse_answer`] and [`parse_answer_aaaa`]
+//! are the pure codec; [`resolve_a`] and [`resolve_aaaa`] the I/O.
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -64,6 +67,74 @@ pub fn query(id: u16, name: &str) -> Option<Vec<u8>> {
     Some(q)
 }
 
+/// Record type AAAA (RFC 3596).
+pub const AAAA: u16 = 28;
+
+/// A query for the AAAA records of `name` (class IN, recursion desired).
+pub fn query_aaaa(id: u16, name: &str) -> Option<Vec<u8>> {
+    let mut q = query(id, name)?;
+    let n = q.len();
+    q[n - 4..n - 2].copy_from_slice(&AAAA.to_be_bytes());
+    Some(q)
+}
+
+/// What a response to an AAAA query says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer6 {
+    /// The first AAAA record.
+    Address(Ipv6Addr),
+    /// NXDOMAIN, or no AAAA record in the answer.
+    NotFound,
+}
+
+/// Parse a response to AAAA query `id`, as [`parse_answer`] does for A.
+pub fn parse_answer_aaaa(id: u16, b: &[u8]) -> Option<Answer6> {
+    match first_record(id, b, AAAA, 16)? {
+        Some(d) => <[u8; 16]>::try_from(d)
+            .ok()
+            .map(|a| Answer6::Address(Ipv6Addr::from(a))),
+        None => Some(Answer6::NotFound),
+    }
+}
+
+/// The data of the first answer record of type `qtype`, class IN and
+/// length `len` in a response to query `id`: `Some(None)` for NXDOMAIN or
+/// no such record, `None` when `b` is not such a response (wrong id, not
+/// a response, another error, truncated, malformed).
+fn first_record(id: u16, b: &[u8], qtype: u16, len: usize) -> Option<Option<&[u8]>> {
+    if b.len() < 12 || u16::from_be_bytes([b[0], b[1]]) != id || b[2] & 0x80 == 0 {
+        return None;
+    }
+    let rcode = b[3] & 0x0f;
+    if rcode == 3 {
+        return Some(None);
+    }
+    if rcode != 0 {
+        return None;
+    }
+    let qd = u16::from_be_bytes([b[4], b[5]]);
+    let an = u16::from_be_bytes([b[6], b[7]]);
+    let mut at = 12;
+    for _ in 0..qd {
+        at = skip_name(b, at)? + 4;
+    }
+    for _ in 0..an {
+        at = skip_name(b, at)?;
+        let h = b.get(at..at + 10)?;
+        let (ty, class) = (
+            u16::from_be_bytes([h[0], h[1]]),
+            u16::from_be_bytes([h[2], h[3]]),
+        );
+        let n = u16::from_be_bytes([h[8], h[9]]) as usize;
+        let data = b.get(at + 10..at + 10 + n)?;
+        if ty == qtype && class == 1 && n == len {
+            return Some(Some(data));
+        }
+        at += 10 + n;
+    }
+    Some(None)
+}
+
 /// Skip a (possibly compressed) name starting at `at`; returns the offset after it.
 fn skip_name(b: &[u8], mut at: usize) -> Option<usize> {
     for _ in 0..128 {
@@ -93,39 +164,73 @@ pub enum Answer {
 /// Parse a response to query `id`; `None` when it is not one (wrong id,
 /// not a response, truncated, malformed).
 pub fn parse_answer(id: u16, b: &[u8]) -> Option<Answer> {
-    if b.len() < 12 || u16::from_be_bytes([b[0], b[1]]) != id || b[2] & 0x80 == 0 {
-        return None;
+    match first_record(id, b, 1, 4)? {
+        Some(d) => Some(Answer::Address(Ipv4Addr::new(d[0], d[1], d[2], d[3]))),
+        None => Some(Answer::NotFound),
     }
-    let rcode = b[3] & 0x0f;
-    if rcode == 3 {
-        return Some(Answer::NotFound);
+}
+
+/// Resolve `name` to an IPv6 address (its AAAA record), asking `servers`
+/// (the IPv6 lease's) in turn with retransmission, within `limit`.
+pub fn resolve_aaaa(
+    name: &str,
+    servers: &[Ipv6Addr],
+    limit: Duration,
+) -> Result<Ipv6Addr, DnsError> {
+    if servers.is_empty() {
+        return Err(DnsError::NoServers(name.to_string()));
     }
-    if rcode != 0 {
-        return None;
-    }
-    let qd = u16::from_be_bytes([b[4], b[5]]);
-    let an = u16::from_be_bytes([b[6], b[7]]);
-    let mut at = 12;
-    for _ in 0..qd {
-        at = skip_name(b, at)? + 4;
-    }
-    for _ in 0..an {
-        at = skip_name(b, at)?;
-        let h = b.get(at..at + 10)?;
-        let (ty, class) = (
-            u16::from_be_bytes([h[0], h[1]]),
-            u16::from_be_bytes([h[2], h[3]]),
-        );
-        let len = u16::from_be_bytes([h[8], h[9]]) as usize;
-        let data = b.get(at + 10..at + 10 + len)?;
-        if ty == 1 && class == 1 && len == 4 {
-            return Some(Answer::Address(Ipv4Addr::new(
-                data[0], data[1], data[2], data[3],
-            )));
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let id =
+        (crate::dhcp::random_u32(name.as_bytes()) ^ NEXT.fetch_add(1, Ordering::Relaxed)) as u16;
+    let q = query_aaaa(id, name).ok_or_else(|| DnsError::BadName(name.to_string()))?;
+    let to: Vec<SocketAddr> = servers
+        .iter()
+        .map(|s| SocketAddr::new(IpAddr::V6(*s), 53))
+        .collect();
+    let sock = UdpSocket::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0))
+        .map_err(DnsError::Io)?;
+    let start = Instant::now();
+    let mut wait = Duration::from_millis(500);
+    let mut buf = [0u8; 1500];
+    while start.elapsed() < limit {
+        for s in &to {
+            let _ = sock.send_to(&q, s);
         }
-        at += 10 + len;
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            sock.set_read_timeout(Some(left)).map_err(DnsError::Io)?;
+            match sock.recv_from(&mut buf) {
+                Ok((n, from)) if to.iter().any(|s| s.ip() == from.ip()) => {
+                    match parse_answer_aaaa(id, &buf[..n]) {
+                        Some(Answer6::Address(a)) => return Ok(a),
+                        Some(Answer6::NotFound) => {
+                            return Err(DnsError::NotFound(name.to_string()))
+                        }
+                        None => continue,
+                    }
+                }
+                Ok(_) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    break
+                }
+                Err(e) => return Err(DnsError::Io(e)),
+            }
+        }
+        wait = (wait * 2).min(Duration::from_secs(4));
     }
-    Some(Answer::NotFound)
+    Err(DnsError::Timeout(name.to_string()))
 }
 
 /// Resolve `name` to an IPv4 address, asking `servers` (the lease's) in
@@ -247,6 +352,34 @@ mod test {
         loop_ptr[7] = 1;
         loop_ptr.extend_from_slice(&[0xc0]);
         assert_eq!(parse_answer(7, &loop_ptr), None);
+    }
+
+    #[test]
+    fn aaaa_answers() {
+        let mut r = query_aaaa(9, "boot.example").unwrap();
+        assert_eq!(&r[r.len() - 4..], &[0, 28, 0, 1]);
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[7] = 2;
+        // An A record first (the wrong type), then the AAAA.
+        r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7]);
+        r.extend_from_slice(&[0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]);
+        r.extend_from_slice(&"fd77::1".parse::<Ipv6Addr>().unwrap().octets());
+        assert_eq!(
+            parse_answer_aaaa(9, &r),
+            Some(Answer6::Address("fd77::1".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_answer(9, &r),
+            Some(Answer::Address(Ipv4Addr::new(10, 0, 0, 7)))
+        );
+        assert_eq!(parse_answer_aaaa(10, &r), None, "wrong id");
+        for n in 0..r.len() {
+            assert_ne!(
+                parse_answer_aaaa(9, &r[..n]),
+                Some(Answer6::Address("fd77::1".parse().unwrap()))
+            );
+        }
     }
 
     #[test]

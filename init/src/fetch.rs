@@ -555,6 +555,9 @@ pub struct Downloader {
     pub http_timeout: Duration,
     /// Name servers for HTTP host names (DHCP option 6).
     pub dns: Vec<Ipv4Addr>,
+    /// IPv6 name servers (DHCPv6 option 23, the router's RDNSS): when
+    /// there are any, host names resolve to AAAA records through them.
+    pub dns6: Vec<Ipv6Addr>,
     /// CA certificates for https:// (feature `https`).
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Compute the sha256 of each download.
@@ -600,6 +603,7 @@ impl Downloader {
             tftp: tftp::Options::for_mtu(mtu),
             http_timeout: Duration::from_secs(30),
             dns: Vec::new(),
+            dns6: Vec::new(),
             ca_bundle: None,
             sha256: true,
             limits: Limits::default(),
@@ -686,7 +690,8 @@ impl Downloader {
     }
 
     /// [`locate`], resolving the host name of a `tftp://NAME/` path with
-    /// the lease's name servers ([`Self::dns`]).
+    /// the lease's name servers ([`Self::dns`], A records; over IPv6
+    /// [`Self::dns6`], AAAA records).
     pub fn locate(&self, path: &str) -> Result<Location, FetchError> {
         match target(path, self.server)? {
             Target::Loc(l) => Ok(l),
@@ -695,15 +700,17 @@ impl Downloader {
                 port,
                 path: file,
             } => {
-                let ip = crate::dns::resolve_a(&host, &self.dns, DNS_LIMIT).map_err(|e| {
-                    FetchError::Resolve {
-                        path: path.to_string(),
-                        why: dns_reason(&e),
-                    }
+                let resolved = match self.dns6.is_empty() {
+                    true => crate::dns::resolve_a(&host, &self.dns, DNS_LIMIT).map(IpAddr::V4),
+                    false => crate::dns::resolve_aaaa(&host, &self.dns6, DNS_LIMIT).map(IpAddr::V6),
+                };
+                let ip = resolved.map_err(|e| FetchError::Resolve {
+                    path: path.to_string(),
+                    why: dns_reason(&e),
                 })?;
                 info!("{host} is {ip}");
                 Ok(Location::Tftp {
-                    server: SocketAddr::new(ip.into(), port),
+                    server: SocketAddr::new(ip, port),
                     path: file,
                 })
             }
@@ -866,6 +873,7 @@ impl Downloader {
         let opts = crate::http::Options {
             timeout: self.http_timeout,
             dns: self.dns.clone(),
+            dns6: self.dns6.clone(),
             ca_bundle: self.ca_bundle.clone(),
             max_size: Some(limit),
         };

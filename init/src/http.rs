@@ -20,7 +20,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use log::warn;
@@ -397,8 +397,11 @@ impl<R: BufRead> Read for Chunked<R> {
 pub struct Options {
     /// Connect and per-read timeout.
     pub timeout: Duration,
-    /// Name servers for host names.
+    /// Name servers for host names (A records).
     pub dns: Vec<Ipv4Addr>,
+    /// IPv6 name servers: when there are any (the boot went over IPv6),
+    /// host names resolve to their AAAA records through them.
+    pub dns6: Vec<Ipv6Addr>,
     /// PEM file of trusted CA certificates for `https://` (feature
     /// `https`); default /etc/ssl/certs/ca-certificates.crt.
     #[cfg_attr(not(feature = "https"), allow(dead_code))]
@@ -432,6 +435,10 @@ fn connect(url: &Url, opts: &Options) -> Result<Box<dyn Conn>, HttpError> {
 fn connect_tcp(url: &Url, opts: &Options) -> Result<TcpStream, HttpError> {
     let ip: IpAddr = match url.host.parse::<IpAddr>() {
         Ok(ip) => ip,
+        Err(_) if !opts.dns6.is_empty() => IpAddr::V6(
+            crate::dns::resolve_aaaa(&url.host, &opts.dns6, opts.timeout)
+                .map_err(|e| HttpError::Resolve(e.to_string()))?,
+        ),
         Err(_) => IpAddr::V4(
             crate::dns::resolve_a(&url.host, &opts.dns, opts.timeout)
                 .map_err(|e| HttpError::Resolve(e.to_string()))?,
@@ -802,6 +809,7 @@ mod test {
         Options {
             timeout,
             dns: vec![],
+            dns6: vec![],
             ca_bundle: None,
             max_size,
         }

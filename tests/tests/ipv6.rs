@@ -91,8 +91,9 @@ fn mac_config(lab: &Lab, klen: usize, ilen: usize) -> (String, String) {
 
 /// dnsmasq with router advertisements and DHCPv6 (`range6`, e.g.
 /// `::,constructor:srv0,ra-stateless`), the boot file URL `url`, its TFTP
-/// server on the lab root when `tftp`; DHCPv4 too unless `no_v4`.
-fn dnsmasq6(lab: &Lab, range6: &str, url: &str, tftp: bool, no_v4: bool) {
+/// server on the lab root when `tftp`; DHCPv4 too unless `no_v4`; `extra`
+/// adds options (a `--port=` turns its DNS on).
+fn dnsmasq6(lab: &Lab, range6: &str, url: &str, tftp: bool, no_v4: bool, extra: &[&str]) {
     let d = lab.dir.display();
     let mut argv: Vec<String> = vec![
         "dnsmasq".into(),
@@ -120,6 +121,10 @@ fn dnsmasq6(lab: &Lab, range6: &str, url: &str, tftp: bool, no_v4: bool) {
         argv.push("--enable-tftp".into());
         argv.push(format!("--tftp-root={}", lab.root().display()));
     }
+    if extra.iter().any(|e| e.starts_with("--port=")) {
+        argv.retain(|a| a != "--port=0");
+    }
+    argv.extend(extra.iter().map(|e| e.to_string()));
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     lab.spawn("dnsmasq", &argv);
     wait_udp6(lab, 547);
@@ -162,6 +167,7 @@ fn dnsmasq_ra_stateless_tftp() {
         &format!("tftp://[{SERVER6}]/pxelinux.0"),
         true,
         false,
+        &[],
     );
     let run = lab.pxeinit(
         &["--ipv6", "only", "--timeout", "30"],
@@ -218,6 +224,7 @@ fn dnsmasq_stateful_tftpd_hpa() {
         &format!("tftp://[{SERVER6}]/pxelinux.0"),
         false,
         false,
+        &[],
     );
     let run = lab.pxeinit(
         &["--ipv6", "only", "--timeout", "30"],
@@ -280,6 +287,7 @@ fn dnsmasq_ra_stateless_nginx_http() {
         &format!("{base}/pxelinux.0"),
         false,
         false,
+        &[],
     );
     let run = lab.pxeinit(
         &["--ipv6", "only", "--timeout", "30"],
@@ -312,6 +320,7 @@ fn ipv6_only_network_dead_dhcpv4_costs_under_a_second() {
         &format!("tftp://[{SERVER6}]/pxelinux.0"),
         true,
         true,
+        &[],
     );
     let run = lab.pxeinit(&["--timeout", "30"], Duration::from_secs(90));
     assert_mac_plan_v6(&run, &k, klen, &i, ilen, "slaac");
@@ -333,4 +342,62 @@ fn ipv6_only_network_dead_dhcpv4_costs_under_a_second() {
         run.stderr
     );
     eprintln!("IPv6-only network, DHCPv4 dead: IPv6 {lease6:.2} s, lease phase {dhcp:.2} s");
+}
+
+/// Must show: host names over IPv6. Option 59 is
+/// `http://boot.lab:8080/pxelinux.0` and the config's kernel is
+/// `tftp://boot.lab/...`: both resolve to the name's AAAA record through
+/// the DHCPv6 name server (option 23, dnsmasq's DNS); nginx refuses any
+/// `Host:` but `boot.lab:8080`.
+#[test]
+fn host_names_resolve_to_aaaa_records() {
+    let Some(lab) = Lab::new("host_names_resolve_to_aaaa_records", &["dnsmasq", "nginx"]) else {
+        return;
+    };
+    let k = lab.put_random("images/kernel", 1024 * 1024 + 3, 21);
+    let i = lab.put_random("images/initrd", 200 * 1024 + 1, 22);
+    lab.put(
+        CLIENT_MAC_CFG,
+        "DEFAULT mac\nLABEL mac\n  KERNEL tftp://boot.lab/images/kernel\n  INITRD images/initrd\n  APPEND mac\n",
+    );
+    server_ipv6(&lab);
+    let root = lab.root();
+    lab.nginx_server(
+        &format!(
+            "    listen [{SERVER6}]:8080;\n    listen 127.0.0.1:8080;\n    root {};\n    \
+             if ($http_host != \"boot.lab:8080\") {{ return 421; }}\n",
+            root.display()
+        ),
+        8080,
+    );
+    dnsmasq6(
+        &lab,
+        "::,constructor:srv0,ra-stateless,64,1h",
+        "http://boot.lab:8080/pxelinux.0",
+        true,
+        false,
+        &["--port=53", &format!("--host-record=boot.lab,{SERVER6}")],
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    let plan = run.plan();
+    assert_eq!(plan["family"], "ipv6", "plan:\n{}", run.stdout);
+    assert_eq!(
+        plan["config"],
+        format!("http://boot.lab:8080/{CLIENT_MAC_CFG}").as_str()
+    );
+    run.assert_download("tftp://boot.lab/images/kernel", &k, 1024 * 1024 + 3);
+    run.assert_download("http://boot.lab:8080/images/initrd", &i, 200 * 1024 + 1);
+    let from = run.download("tftp://boot.lab/images/kernel")["from"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(from, format!("tftp://[{SERVER6}]/images/kernel"));
+    assert!(
+        run.stderr.contains(&format!("boot.lab is {SERVER6}")),
+        "{}",
+        run.stderr
+    );
 }
