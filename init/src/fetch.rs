@@ -38,7 +38,7 @@ pub enum Location {
     },
     /// HTTP(S) URL.
     Http(String),
-    /// `file://` (and later transports): fetched by [`crate::sources`].
+    /// `ftp://`, `file://`: fetched by [`crate::sources`].
     Url(String),
 }
 
@@ -54,7 +54,8 @@ impl fmt::Display for Location {
                     write!(f, "tftp://{}/{}", server.ip(), path)
                 }
             }
-            Location::Http(u) | Location::Url(u) => f.write_str(u),
+            Location::Http(u) => f.write_str(u),
+            Location::Url(u) => f.write_str(&crate::sources::shown(u)),
         }
     }
 }
@@ -115,7 +116,7 @@ impl fmt::Display for FetchError {
             FetchError::Local(e) => write!(f, "local copy failed: {e}"),
             FetchError::Unsupported(p) => write!(
                 f,
-                "{p}: not supported: pxeinit fetches tftp://, http://, https:// and file:// URLs and paths on the boot server"
+                "{p}: not supported: pxeinit fetches tftp://, http://, https://, ftp:// and file:// URLs and paths on the boot server"
             ),
             FetchError::Resolve { path, why } => write!(f, "{path}: {why}"),
             FetchError::Refused { from, why } => write!(f, "{from}: refused: {why}"),
@@ -188,7 +189,7 @@ fn target(path: &str, server: Option<IpAddr>) -> Result<Target, FetchError> {
         "http" | "https" if !crate::sources::claims(path) => {
             Ok(Target::Loc(Location::Http(path.to_string())))
         }
-        "http" | "https" | "file" => Ok(Target::Loc(Location::Url(path.to_string()))),
+        "http" | "https" | "file" | "ftp" => Ok(Target::Loc(Location::Url(path.to_string()))),
         "tftp" => {
             // scheme() saw "tftp" and "//": seven ASCII bytes.
             let rest = path.get(7..).unwrap_or_default();
@@ -755,7 +756,7 @@ impl Downloader {
             hash: self.sha256.then(Sha256::new),
             bytes: 0,
         };
-        let mut progress = Progress::new(path);
+        let mut progress = Progress::new(&crate::sources::shown(path));
         let tftp_stats = match self.transfer(&loc, &mut tee, &mut progress, limit) {
             Ok(s) => s,
             Err(e) => {
@@ -838,7 +839,7 @@ impl Downloader {
                 }
             }
             Location::Url(url) => {
-                crate::sources::fetch(loc, url, sink, limit, &mut |got, total| {
+                crate::sources::fetch(self, loc, url, sink, limit, &mut |got, total| {
                     progress.update(got, total)
                 })
                 .map(|()| None)
@@ -1273,8 +1274,6 @@ mod test {
     fn other_schemes_are_not_supported() {
         let s = Some(IpAddr::from(Ipv4Addr::new(10, 0, 2, 2)));
         for p in [
-            "ftp://10.0.0.1/kernel",
-            "FTP://h/k",
             "nfs:10.0.0.1:/srv/k",
             "nfs://h/k",
             "smb://h/share/k",
@@ -1284,7 +1283,7 @@ mod test {
             assert!(matches!(e, FetchError::Unsupported(_)), "{p}: {e:?}");
             assert_eq!(
                 e.to_string(),
-                format!("{p}: not supported: pxeinit fetches tftp://, http://, https:// and file:// URLs and paths on the boot server")
+                format!("{p}: not supported: pxeinit fetches tftp://, http://, https://, ftp:// and file:// URLs and paths on the boot server")
             );
         }
     }

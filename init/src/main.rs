@@ -13,6 +13,7 @@ mod dhcp;
 mod dhcp6;
 mod dns;
 mod fetch;
+mod ftp;
 mod http;
 mod kexec;
 mod logging;
@@ -55,7 +56,8 @@ USAGE:
                 [--ca-bundle PEM] [--no-sha256] [--trust-key KEY.pub ...]
                 [--max-size SIZE] [--speed-limit N --speed-time S]
                 [--busy-wait S]
-      Download one tftp://HOST[:PORT]/PATH or http://HOST[:PORT]/PATH with
+      Download one tftp://HOST[:PORT]/PATH, http(s)://HOST[:PORT]/PATH,
+      ftp://[USER[:PASS]@]HOST[:PORT]/PATH or file:///PATH with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
       benchmarks. With --trust-key, URL.minisig must verify (else exit 2
@@ -199,7 +201,7 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
     .map_err(|e| e.to_string())?;
     println!(
         "{}",
-        serde_json::to_string_pretty(&t.to_json(&url)).unwrap_or_default()
+        serde_json::to_string_pretty(&t.to_json(&sources::shown(&url))).unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,5 @@
-//! The transports beyond TFTP and HTTP: `file://` (and the local paths
-//! the CLI turns into `file://` URLs). [`crate::fetch`] hands these
+//! The transports beyond TFTP and HTTP: `ftp://` ([`crate::ftp`]),
+//! `file://` (and the local paths the CLI turns into `file://` URLs). [`crate::fetch`] hands these
 //! locations (`fetch::Location::Url`) here from inside its download path,
 //! so the size and rate limits, hashing, progress and signature checks
 //! apply as to every other download. The grammar is the `locations`
@@ -10,7 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use locations::{Location, Source};
 
-use crate::fetch::{self, FetchError};
+use crate::fetch::{self, Downloader, FetchError};
 
 /// Whether `url` (an `http(s)://` or `file://` URL) is fetched here
 /// rather than by the HTTP client.
@@ -22,6 +22,21 @@ pub fn claims(url: &str) -> bool {
             ..
         })
     )
+}
+
+/// `url` as shown in messages: an FTP password as `***`.
+pub fn shown(url: &str) -> String {
+    match Location::parse(url) {
+        Ok(
+            l @ Location {
+                source: Source::Ftp {
+                    password: Some(_), ..
+                },
+                ..
+            },
+        ) => l.to_string(),
+        _ => url.to_string(),
+    }
 }
 
 /// A local path as a `file://` URL (absolute; `%` encoded), for the
@@ -50,6 +65,7 @@ pub fn cli_location(s: &str) -> String {
 /// Stream `url` into `sink`, refusing more than `limit` bytes; `progress`
 /// is told the bytes so far and the size.
 pub fn fetch(
+    dl: &Downloader,
     loc: &fetch::Location,
     url: &str,
     sink: &mut dyn Write,
@@ -68,7 +84,43 @@ pub fn fetch(
     }
     match &parsed.source {
         Source::Local { path } => local(loc, path, sink, limit, progress),
+        Source::Ftp {
+            user,
+            password,
+            host,
+            port,
+            path,
+        } => {
+            let addr = crate::ftp::resolve(host, *port, &dl.dns, dl.http_timeout)
+                .map_err(|e| ftp_error(loc, e))?;
+            let req = crate::ftp::Request {
+                addr,
+                user: user.as_deref(),
+                password: password.as_deref(),
+                path,
+                timeout: dl.http_timeout,
+                limit,
+            };
+            crate::ftp::fetch(&req, sink, progress)
+                .map(|_| ())
+                .map_err(|e| ftp_error(loc, e))
+        }
         _ => Err(FetchError::Unsupported(url.to_string())),
+    }
+}
+
+fn ftp_error(loc: &fetch::Location, e: crate::ftp::FtpError) -> FetchError {
+    use crate::ftp::FtpError;
+    match e {
+        FtpError::NotFound => FetchError::NotFound(loc.clone()),
+        FtpError::Unreachable(why) => FetchError::Unreachable {
+            from: loc.clone(),
+            why,
+        },
+        FtpError::Failed(why) => FetchError::Failed {
+            from: loc.clone(),
+            why,
+        },
     }
 }
 
@@ -153,6 +205,8 @@ mod test {
             "{rel}"
         );
         assert!(claims("file:///x") && !claims("http://h/x"));
+        assert_eq!(shown("ftp://u:secret@h/x"), "ftp://u:***@h/x");
+        assert_eq!(shown("ftp://h/x"), "ftp://h/x");
     }
 
     #[test]
@@ -165,19 +219,21 @@ mod test {
         let loc = fetch::Location::Url(url.clone());
         let mut out = Vec::new();
         let mut calls = 0;
-        fetch(&loc, &url, &mut out, 1 << 20, &mut |_, t| {
+        let dl = Downloader::new(None, 1500);
+        fetch(&dl, &loc, &url, &mut out, 1 << 20, &mut |_, t| {
             calls += 1;
             assert_eq!(t, Some(12));
         })
         .unwrap();
         assert_eq!((out.as_slice(), calls), (&b"kernel bytes"[..], 1));
-        let e = fetch(&loc, &url, &mut Vec::new(), 5, &mut |_, _| {}).unwrap_err();
+        let e = fetch(&dl, &loc, &url, &mut Vec::new(), 5, &mut |_, _| {}).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!("{url}: 12 bytes, larger than the size limit of 5 bytes")
         );
         let missing = format!("file://{}/nope", dir.display());
         let e = fetch(
+            &dl,
             &fetch::Location::Url(missing.clone()),
             &missing,
             &mut Vec::new(),
@@ -188,6 +244,7 @@ mod test {
         assert!(matches!(e, FetchError::NotFound(_)), "{e}");
         let d = format!("file://{}", dir.display());
         let e = fetch(
+            &dl,
             &fetch::Location::Url(d.clone()),
             &d,
             &mut Vec::new(),

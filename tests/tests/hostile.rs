@@ -658,7 +658,7 @@ fn http_trickle() {
 /// `KERNEL tftp://NAME/...` is resolved with the lease's DNS server (dnsmasq
 /// answers for boot.pxt.test; tftpd-hpa serves the config and the kernel on
 /// that address, the next server); a config
-/// naming `ftp://` fails with "not supported" instead of asking TFTP for a
+/// naming `smb://` fails with "not supported" instead of asking TFTP for a
 /// file of that name.
 #[test]
 fn tftp_host_names_and_other_schemes() {
@@ -692,12 +692,12 @@ fn tftp_host_names_and_other_schemes() {
 
     lab.put(
         CLIENT_MAC_CFG,
-        "DEFAULT k\nLABEL k\n  KERNEL ftp://192.168.77.1/images/k\n",
+        "DEFAULT k\nLABEL k\n  KERNEL smb://192.168.77.1/images/k\n",
     );
     let run = lab.pxeinit(&["--timeout", "20"], Duration::from_secs(60));
     let err = run.error();
     assert!(
-        err.contains("ftp://192.168.77.1/images/k: not supported"),
+        err.contains("smb://192.168.77.1/images/k: not supported"),
         "{err}\n{}",
         run.stderr
     );
