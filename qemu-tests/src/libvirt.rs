@@ -60,6 +60,39 @@ pub const README_COMMANDS: &[&str] = &[
     "virsh start zguest1",
 ];
 
+/// The README's `virt-install` command (after `virt-install`, before the
+/// `--connect` the tests add), the same domain as [`DOMAIN_XML`]:
+/// `--import --boot network,hd` keeps the network first for every boot.
+/// (`--pxe` would netboot the first boot only, then boot the disk alone.)
+pub const VIRT_INSTALL: &[&str] = &[
+    "--name",
+    "zguest1",
+    "--arch",
+    "s390x",
+    "--machine",
+    "s390-ccw-virtio",
+    "--virt-type",
+    "qemu",
+    "--memory",
+    "1024",
+    "--osinfo",
+    "generic",
+    "--import",
+    "--boot",
+    "network,hd",
+    "--network",
+    "network=netboot,model=virtio",
+    "--xml",
+    "./devices/interface/driver/@event_idx=off",
+    "--disk",
+    "path=@DISK@,format=raw,bus=virtio",
+    "--graphics",
+    "none",
+    "--console",
+    "pty,target.type=sclp,log.file=@CONSOLE_LOG@",
+    "--noautoconsole",
+];
+
 /// The programs a libvirt test needs (for [`crate::need`]).
 pub const PROGRAMS: &[&str] = &[
     "ip",
@@ -401,15 +434,55 @@ impl Libvirt {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(DOMAIN.into());
-        let ifs = self.virsh(&["domiflist", DOMAIN]);
+        self.domain(DOMAIN)
+    }
+
+    /// `virt-install` [`VIRT_INSTALL`] (the README's command) with the disk
+    /// at `disk` and the console logged to `console_log`: it defines the
+    /// domain and starts it. The domain, with its MAC and UUID.
+    pub fn virt_install(&self, disk: &Path, console_log: &Path) -> Domain {
+        let args: Vec<String> = VIRT_INSTALL
+            .iter()
+            .map(|a| {
+                a.replace("@DISK@", &disk.display().to_string())
+                    .replace("@CONSOLE_LOG@", &console_log.display().to_string())
+            })
+            .collect();
+        let out = Command::new("virt-install")
+            .args(["--connect", &self.uri])
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run virt-install: {e}"));
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(format!("virt-install {}", args.join(" ")));
+        self.domains
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(DOMAIN.into());
+        assert!(
+            out.status.success(),
+            "virt-install failed: {}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.daemon_logs()
+        );
+        self.domain(DOMAIN)
+    }
+
+    /// The defined domain `name`: its MAC (`virsh domiflist`) and UUID
+    /// (`virsh domuuid`).
+    fn domain(&self, name: &str) -> Domain {
+        let ifs = self.virsh(&["domiflist", name]);
         let mac = ifs
             .split_whitespace()
             .find(|w| w.len() == 17 && w.matches(':').count() == 5)
             .unwrap_or_else(|| panic!("no MAC in virsh domiflist:\n{ifs}"))
             .to_string();
-        let uuid = self.virsh(&["domuuid", DOMAIN]).trim().to_string();
+        let uuid = self.virsh(&["domuuid", name]).trim().to_string();
         Domain {
-            name: DOMAIN.into(),
+            name: name.into(),
             mac,
             uuid,
         }
@@ -457,6 +530,21 @@ impl Libvirt {
         let _ = std::fs::remove_file(log);
         let t0 = Instant::now();
         self.virsh(&["start", &dom.name]);
+        self.watch(dom, log, t0, until, limit, on_line)
+    }
+
+    /// [`Libvirt::boot`] of a domain already started at `t0` (by
+    /// `virt-install`, say): read its console log until a line contains one
+    /// of `until`, the domain shuts off, or `limit` passes.
+    pub fn watch(
+        &self,
+        dom: &Domain,
+        log: &Path,
+        t0: Instant,
+        until: &[&str],
+        limit: Duration,
+        on_line: &mut dyn FnMut(&str, f64),
+    ) -> Console {
         let mut tail = Tail::new(log);
         let mut con = Console::default();
         let mut last_state = Instant::now();

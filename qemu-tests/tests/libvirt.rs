@@ -452,6 +452,92 @@ fn libvirt_64mib_initrd_over_network_tftp_5_times() {
     );
 }
 
+/// The README's `virt-install` command (Debian's virtinst) makes the same
+/// domain: its first boot netboots (here `pxelinux.cfg/default`, as the
+/// MAC is not known before), the definition it leaves keeps the network
+/// before the disk, and the next `virsh start` netboots again and
+/// LOCALBOOT (now in `01-<mac>`) re-IPLs the disk.
+#[test]
+fn libvirt_virt_install_import_boots_network_first() {
+    let test = "libvirt_virt_install_import_boots_network_first";
+    if !libvirt::available(test) || !need(test, &["virt-install"]) {
+        return;
+    }
+    let root = tftp_tree("libvirt-virtinst", &pxelinux0());
+    put(
+        &root,
+        "pxelinux.cfg/default",
+        install_cfg("via=virt-install"),
+    );
+    let disk = local_disk(DISK);
+    let _l = qemu_lock();
+    let lv = Libvirt::start("virtinst");
+    lv.start_network(&root);
+    lv.assert_isolated();
+    let log = lv.dir.join("zguest1-console.log");
+    let _ = std::fs::remove_file(&log);
+    let t0 = Instant::now();
+    let dom = lv.virt_install(&disk, &log);
+    let con = lv.watch(
+        &dom,
+        &log,
+        t0,
+        &["TARGET-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(300),
+        &mut |_, _| {},
+    );
+    report(test, &con);
+    assert_no_failure(&con, &lv);
+    assert_in_order(
+        &con,
+        &[
+            "Network boot starting",
+            "config pxelinux.cfg/default, label install",
+            INSTALLER,
+            "TARGET-CMDLINE: console=ttysclp0 via=virt-install",
+        ],
+    );
+    let boot1 = time_of(&con, INSTALLER, 0.0);
+    assert!(lv.wait_shut_off(&dom, Duration::from_secs(60)));
+    let xml = lv.virsh(&["dumpxml", &dom.name]);
+    let net = xml.find("<boot dev='network'/>");
+    let hd = xml.find("<boot dev='hd'/>");
+    assert!(
+        matches!((net, hd), (Some(n), Some(h)) if n < h),
+        "virt-install's domain does not boot the network first:\n{xml}"
+    );
+    assert!(
+        xml.contains("event_idx='off'"),
+        "no event_idx='off':\n{xml}"
+    );
+
+    let mac_cfg = mac_file(&dom.mac);
+    put(&root, &mac_cfg, LOCALBOOT_CFG);
+    let con = lv.boot(
+        &dom,
+        &log,
+        &["DISK-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(300),
+        &mut |_, _| {},
+    );
+    report(test, &con);
+    assert_no_failure(&con, &lv);
+    assert_in_order(
+        &con,
+        &[
+            "Network boot starting",
+            &format!("config {mac_cfg}, label local"),
+            "LOCALBOOT",
+            "Using virtio-blk.",
+            DISK,
+        ],
+    );
+    let boot2 = time_of(&con, DISK, 0.0);
+    eprintln!(
+        "{test}: virt-install -> installer {boot1:.1} s; virsh start -> LOCALBOOT -> disk {boot2:.1} s"
+    );
+}
+
 /// The README's libvirt section shows the XML files the tests define (the
 /// placeholders as the README's example paths), and exactly the `virsh`
 /// commands the harness runs. No root needed.
@@ -525,5 +611,22 @@ fn readme_libvirt_section_is_the_tested_xml() {
         cmds,
         libvirt::README_COMMANDS,
         "the README's virsh commands are not the ones the tests run"
+    );
+    let vi: Vec<String> = blocks("sh")
+        .iter()
+        .filter(|b| b.starts_with("virt-install "))
+        .map(|b| b.replace("\\\n", " "))
+        .flat_map(|b| b.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let want: Vec<String> = std::iter::once("virt-install".to_string())
+        .chain(libvirt::VIRT_INSTALL.iter().map(|a| {
+            libvirt::PLACEHOLDERS
+                .iter()
+                .fold(a.to_string(), |a, (k, v)| a.replace(k, v))
+        }))
+        .collect();
+    assert_eq!(
+        vi, want,
+        "the README's virt-install command is not the one the tests run"
     );
 }
