@@ -1,48 +1,12 @@
-//! HTTPS (the `https` feature of pxeinit) against nginx with a certificate
-//! from a test CA: trusted through `--ca-bundle`, refused without it, and
-//! refused with a clear message by a build without the feature; a redirect
-//! from `https://` to `http://` is refused.
+//! HTTPS (on by default in pxeinit) against nginx with a certificate from
+//! a test CA: trusted through `--ca-bundle`, refused with another bundle
+//! and without one (the built-in Mozilla roots do not have the test CA); a
+//! redirect from `https://` to `http://` is refused.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pxeinit_tests::*;
-
-/// Build pxeinit with `--features https` and copy it to `dir` (the plain
-/// build other tests use lives at the same path in target/).
-fn pxeinit_https(dir: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace");
-    let out = Command::new(&cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "pxeinit",
-            "--features",
-            "https",
-            "--message-format=json-render-diagnostics",
-        ])
-        .output()
-        .expect("cargo build --features https");
-    assert!(
-        out.status.success(),
-        "cargo build -p pxeinit --features https failed"
-    );
-    let exe = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["target"]["name"] == "pxeinit")
-        .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .expect("no pxeinit executable");
-    let copy = dir.join("pxeinit-https");
-    std::fs::copy(&exe, &copy).expect("copy pxeinit-https");
-    copy
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let st = Command::new("openssl")
@@ -154,7 +118,7 @@ fn https_with_a_ca_bundle() {
         CLIENT_IF,
     ]);
 
-    let bin = pxeinit_https(&d);
+    let bin = pxeinit_bin();
     let url = format!("https://{SERVER}:8443/images/initrd.img");
     let ca = d.join("ca.pem").to_string_lossy().into_owned();
     let (ok, out, err) = fetch(&lab, &bin, &[&url, "--ca-bundle", &ca]);
@@ -185,9 +149,12 @@ fn https_with_a_ca_bundle() {
     assert!(!ok, "a server signed by an untrusted CA was accepted");
     assert!(err.contains("certificate") || err.contains("TLS"), "{err}");
 
-    // A build without the feature says what is missing.
-    let plain = pxeinit_bin();
-    let (ok, _, err) = fetch(&lab, &plain, &[&url]);
-    assert!(!ok);
-    assert!(err.contains("`https` feature"), "{err}");
+    // The default build without --ca-bundle trusts only the Mozilla roots
+    // built into it: the test CA is not among them.
+    let (ok, _, err) = fetch(&lab, &pxeinit_bin(), &[&url]);
+    assert!(!ok, "a server signed by the test CA was trusted without it");
+    assert!(
+        err.contains(&format!("{url}: invalid peer certificate: UnknownIssuer")),
+        "{err}"
+    );
 }
