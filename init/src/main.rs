@@ -23,6 +23,7 @@ mod net;
 mod net6;
 mod pid1;
 mod ra;
+mod ranges;
 mod reipl;
 mod rng;
 mod sources;
@@ -191,6 +192,8 @@ fn fetch_cmd(mut p: lexopt::Parser) -> Result<ExitCode, String> {
     }
     logging::init(false);
     let url = url.ok_or("fetch: a tftp:// or http:// URL is required")?;
+    // A local path (an image, a file): file://, not a TFTP path.
+    let url = sources::cli_location(&url);
     let t = match &out {
         // Verified: into a sealed memfd first, so that a refused download
         // leaves no FILE behind.

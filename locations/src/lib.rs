@@ -101,9 +101,17 @@
 //! Hat family, `install=` for SUSE, nothing for Debian and Ubuntu.
 //!
 //! xenpvnetboot's own search list and output formats are in [`xen`].
+//!
+//! # Images
+//!
+//! [`iso9660`] reads ISO 9660 images (Rock Ridge and Joliet names) with
+//! random access over a [`iso9660::ReadAt`]: the volume descriptors, the
+//! directory extents on the path, then only the ranges of the files
+//! wanted.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod iso9660;
 mod location;
 pub mod s390;
 mod tree;
