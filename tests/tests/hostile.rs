@@ -72,10 +72,13 @@ impl Outcome {
 
 /// `pxeinit ARGS` in the client namespace; killed after `limit`.
 fn pxeinit(lab: &Lab, args: &[&str], limit: Duration) -> Outcome {
+    // Built (once per test process, possibly minutes on a loaded host)
+    // before the clock starts: the bound is on pxeinit, not on cargo.
+    let bin = pxeinit_bin();
     let start = Instant::now();
     let mut child = Command::new("ip")
         .args(["netns", "exec", &lab.cli_ns])
-        .arg(pxeinit_bin())
+        .arg(bin)
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
