@@ -424,6 +424,12 @@ impl BootContext {
             },
             gateway: v4.and_then(Lease::gateway),
             netmask: v4.map(|l| l.netmask),
+            ip6: lease.leading_v6().map(|l| (l.address, l.prefix_len)),
+            server6: match server {
+                Some(IpAddr::V6(a)) => Some(a),
+                _ => None,
+            },
+            gateway6: lease.leading_v6().and_then(|l| l.routers.first().copied()),
         };
         BootContext {
             lease,

@@ -101,7 +101,7 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 mod lookup;
 mod parse;
@@ -143,6 +143,14 @@ pub struct ClientInfo {
     pub gateway: Option<Ipv4Addr>,
     /// Subnet mask (option 1), for IPAPPEND 1.
     pub netmask: Option<Ipv4Addr>,
+    /// The client's IPv6 address and prefix length, when it booted over
+    /// IPv6 (and `ip` is unset): IPAPPEND 1 is then dracut's bracket form
+    /// `ip=[ADDR]:[SERVER]:[GATEWAY]:PREFIXLEN:::none`.
+    pub ip6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 boot server, for IPAPPEND 1 over IPv6.
+    pub server6: Option<Ipv6Addr>,
+    /// The IPv6 default router, for IPAPPEND 1 over IPv6.
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 /// Why a file could not be fetched.

@@ -504,6 +504,17 @@ fn sysappend(bits: u32, info: &ClientInfo, warnings: &mut Vec<String>) -> Vec<St
     let mut out = Vec::new();
     if bits & 1 != 0 {
         match info.ip {
+            None if info.ip6.is_some() => {
+                let b =
+                    |a: Option<std::net::Ipv6Addr>| a.map(|a| format!("[{a}]")).unwrap_or_default();
+                if let Some((a, len)) = info.ip6 {
+                    out.push(format!(
+                        "ip=[{a}]:{}:{}:{len}:::none",
+                        b(info.server6),
+                        b(info.gateway6)
+                    ));
+                }
+            }
             Some(ip) => {
                 let or_zero =
                     |a: Option<std::net::Ipv4Addr>| a.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
@@ -645,6 +656,37 @@ mod test {
         let choice = c.choose("a", &info()).unwrap();
         assert_eq!(choice.action, boot("s390x/k", &["s390x/first"], "a=b"));
         assert_eq!(choice.warnings.len(), 1);
+    }
+
+    /// IPAPPEND 1 over IPv6: dracut's bracket form, prefix length for the
+    /// netmask, hostname and device empty, static.
+    #[test]
+    fn ipappend_1_over_ipv6() {
+        let c = cfg("label a\nkernel k\nipappend 1\n");
+        let v6 = ClientInfo {
+            ip6: Some(("fec0::5054:ff:fe12:3456".parse().unwrap(), 64)),
+            server6: Some("fec0::2".parse().unwrap()),
+            gateway6: Some("fe80::2".parse().unwrap()),
+            ..ClientInfo::default()
+        };
+        let choice = c.choose("a", &v6).unwrap();
+        assert_eq!(
+            choice.action,
+            boot(
+                "s390x/k",
+                &[],
+                "ip=[fec0::5054:ff:fe12:3456]:[fec0::2]:[fe80::2]:64:::none"
+            )
+        );
+        let bare = ClientInfo {
+            ip6: v6.ip6,
+            ..ClientInfo::default()
+        };
+        let choice = c.choose("a", &bare).unwrap();
+        assert_eq!(
+            choice.action,
+            boot("s390x/k", &[], "ip=[fec0::5054:ff:fe12:3456]:::64:::none")
+        );
     }
 
     #[test]

@@ -454,6 +454,22 @@ fn option_59_paths() {
     assert_eq!(c.info.ip, None);
 }
 
+/// IPAPPEND 1 over IPv6: the target gets dracut's bracket form.
+#[test]
+fn ipappend_1_over_ipv6_reaches_the_target() {
+    let url = "tftp://[fec0::2]/pxelinux.0";
+    let mut srv = FakeServer::with(&[(
+        MAC_CFG,
+        "DEFAULT l\nLABEL l\n KERNEL linux\n APPEND console=ttysclp0\n IPAPPEND 3\n",
+    )]);
+    boot(&opts(), &mut net_v6(url), &mut srv, vec![]).unwrap();
+    assert_eq!(
+        srv.loaded[0].1,
+        "console=ttysclp0 ip=[fec0::5254:ff:fe12:3456]:[fec0::2]:[fe80::2]:64:::none \
+         BOOTIF=01-52-54-00-12-34-56"
+    );
+}
+
 fn v4_lease() -> Lease {
     let ip = StaticIp {
         client: Ipv4Addr::new(10, 0, 2, 15),

@@ -771,7 +771,9 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease6, Dhcp
             None
         }
     };
-    let Some(ll) = net6::wait_for(LINK_LOCAL_WAIT, || net6::link_local(interface)) else {
+    // Every wait stays within the caller's limit.
+    let within = |d: Duration| d.min(until.saturating_duration_since(Instant::now()));
+    let Some(ll) = net6::wait_for(within(LINK_LOCAL_WAIT), || net6::link_local(interface)) else {
         return Err(Dhcp6Error::NoLinkLocal {
             interface: interface.to_string(),
             after: start.elapsed(),
@@ -782,9 +784,8 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease6, Dhcp
         start.elapsed().as_secs_f64()
     );
     let advert = match &listener {
-        Some(l) => {
-            ra::solicit(l, Some(&mac), RA_WAIT, RS_INTERVAL).map_err(io("router solicitation"))?
-        }
+        Some(l) => ra::solicit(l, Some(&mac), within(RA_WAIT), RS_INTERVAL)
+            .map_err(io("router solicitation"))?,
         None => None,
     };
     drop(listener);
