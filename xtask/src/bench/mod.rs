@@ -11,6 +11,12 @@
 //!   the kernel.
 //! - [`net`] (`--only net`): TFTP/HTTP clients against curl and busybox
 //!   (a slot: not measured yet).
+//! - [`storm`] (`--only storm`): a boot storm, [`Options::clients`]
+//!   guests at once against dnsmasq, tftpd-hpa and nginx, and as many curl
+//!   clients.
+//! - [`loss`] (`--only loss`): 8 MiB from tftpd-hpa through 5 % loss each
+//!   way, pxeinit (utimeout from the measured round trip) against curl and
+//!   busybox.
 //!
 //! Outputs: `target/bench/results.json` (and `--out FILE`), the console
 //! transcripts `target/bench/console-<system>.log`, `docs/boot-timeline.svg`,
@@ -21,9 +27,11 @@
 pub mod boot;
 pub mod httpd;
 pub mod json;
+pub mod loss;
 pub mod net;
 pub mod s390tools;
 pub mod size;
+pub mod storm;
 pub mod svg;
 pub mod timeline;
 
@@ -40,12 +48,14 @@ use crate::{output, root, target_dir, Result};
 pub const USAGE: &str = "\
 cargo xtask bench [options]
 
-  --only PART[,PART]     boot, size, net (default: all); may be repeated
+  --only PART[,PART]     boot, size, net, storm, loss (default: all); may be
+                         repeated
   --systems S[,S]        boot: pxeinit, pxeinit-http, firmware, s390-tools
                          (default: all)
   --cap SECONDS          boot: stop a system that has not reached the target
                          after this long (default 240)
   --initrd-mib N         boot: size of the target initrd (default 64)
+  --clients N            storm: clients booting at once (default 200)
   --out FILE             also write the results JSON to FILE
   --echo                 show the guests' consoles
   --no-md                do not rewrite BENCHMARKS.md and docs/boot-timeline.svg
@@ -60,16 +70,22 @@ pub enum Part {
     Size,
     /// The network benchmarks.
     Net,
+    /// The boot storm.
+    Storm,
+    /// TFTP through heavy loss.
+    Loss,
 }
 
 impl Part {
-    const ALL: [Part; 3] = [Part::Boot, Part::Size, Part::Net];
+    const ALL: [Part; 5] = [Part::Boot, Part::Size, Part::Net, Part::Storm, Part::Loss];
 
     fn key(self) -> &'static str {
         match self {
             Part::Boot => "boot",
             Part::Size => "size",
             Part::Net => "net",
+            Part::Storm => "storm",
+            Part::Loss => "loss",
         }
     }
 
@@ -78,6 +94,8 @@ impl Part {
             Part::Boot => "Boot: power-on to the target's /init",
             Part::Size => "Sizes",
             Part::Net => "Network: TFTP and HTTP clients",
+            Part::Storm => "Boot storm: many guests at once",
+            Part::Loss => "Loss: TFTP through 5 % loss each way",
         }
     }
 }
@@ -93,6 +111,8 @@ pub struct Options {
     pub cap: Duration,
     /// Target initrd size in MiB.
     pub initrd_mib: usize,
+    /// Storm: clients at once.
+    pub clients: usize,
     /// Extra copy of the JSON.
     pub out: Option<PathBuf>,
     /// Echo consoles.
@@ -108,6 +128,7 @@ impl Default for Options {
             systems: System::ALL.to_vec(),
             cap: boot::DEFAULT_CAP,
             initrd_mib: 64,
+            clients: 200,
             out: None,
             echo: false,
             write_md: true,
@@ -137,7 +158,9 @@ impl Options {
                                 .into_iter()
                                 .find(|x| x.key() == name)
                                 .ok_or_else(|| {
-                                    format!("--only: unknown part {name:?} (boot, size, net)")
+                                    format!(
+                                    "--only: unknown part {name:?} (boot, size, net, storm, loss)"
+                                )
                                 })?;
                         parts.push(part);
                     }
@@ -171,6 +194,16 @@ impl Options {
                         .filter(|n| (1..=512).contains(n))
                         .ok_or_else(|| {
                             format!("--initrd-mib: {v:?} is not a size from 1 to 512")
+                        })?;
+                }
+                Long("clients") => {
+                    let v = str_of(p.value().map_err(|e| e.to_string())?, "--clients")?;
+                    o.clients = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| {
+                            format!("--clients: {v:?} is not a number from 1 to 1000")
                         })?;
                 }
                 Long("out") => o.out = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
@@ -310,6 +343,8 @@ pub fn main(args: &[String]) -> Result<()> {
                 }
             }
             Part::Net => net::run(&opts)?,
+            Part::Storm => storm::run(&opts)?,
+            Part::Loss => loss::run(&opts)?,
         };
         println!("\n## {}\n\n{}", part.title(), s.markdown);
         sections.push((*part, s));
@@ -366,7 +401,14 @@ mod test {
         assert_eq!(o.cap, Duration::from_secs(30));
         assert_eq!(o.out, Some(PathBuf::from("x.json")));
         let d = Options::parse(&[]).expect("no options");
-        assert_eq!(d.parts.len(), 3);
+        assert_eq!(d.parts.len(), 5);
+        assert_eq!(d.clients, 200);
+        let o = Options::parse(&args("--only storm --clients 60")).expect("storm");
+        assert_eq!(
+            (o.parts.as_slice(), o.clients),
+            ([Part::Storm].as_slice(), 60)
+        );
+        assert!(Options::parse(&args("--clients 0")).is_err());
         assert_eq!(d.initrd_mib, 64);
         assert!(Options::parse(&args("--only disk")).is_err());
         assert!(Options::parse(&args("--cap 0")).is_err());

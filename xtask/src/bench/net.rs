@@ -261,12 +261,12 @@ fn versions(bins: &Bins) -> Vec<(&'static str, String)> {
 // ---------------------------------------------------------------- the lab
 
 /// Two namespaces, a veth pair, the servers and the files; all removed on
-/// drop.
-struct Lab {
-    server_ns: String,
-    client_ns: String,
+/// drop. (Also the lab of [`super::loss`].)
+pub(super) struct Lab {
+    pub(super) server_ns: String,
+    pub(super) client_ns: String,
     /// On tmpfs: `root/` (served), `out` (client output), logs, configs.
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     servers: std::cell::RefCell<Vec<Server>>,
     /// sha256 of `root/<name>` by name.
     sha: Vec<(String, String)>,
@@ -333,7 +333,7 @@ fn remove_stale() {
 }
 
 impl Lab {
-    fn new() -> Result<Lab> {
+    pub(super) fn new() -> Result<Lab> {
         remove_stale();
         let pid = std::process::id();
         let server_ns = format!("{PREFIX}{pid}s");
@@ -378,7 +378,7 @@ impl Lab {
         Ok(lab)
     }
 
-    fn root(&self) -> PathBuf {
+    pub(super) fn root(&self) -> PathBuf {
         self.dir.join("root")
     }
 
@@ -394,7 +394,7 @@ impl Lab {
     }
 
     /// `argv` in namespace `ns`, pinned to [`pinned_cpu`].
-    fn in_ns(ns: &str, argv: &[String]) -> Command {
+    pub(super) fn in_ns(ns: &str, argv: &[String]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns, "taskset", "-c"])
             .arg(pinned_cpu().to_string())
@@ -416,7 +416,7 @@ impl Lab {
         Ok(())
     }
 
-    fn start_tftpd_hpa(&self) -> Result<()> {
+    pub(super) fn start_tftpd_hpa(&self) -> Result<()> {
         let argv = [
             "/usr/sbin/in.tftpd".to_string(),
             "--listen".into(),
@@ -489,7 +489,7 @@ impl Lab {
     }
 
     /// Wait until `server` serves the one-byte file `ready` (5 s at most).
-    fn wait_ready(&self, pxeinit: &Path, server: &str) -> Result<()> {
+    pub(super) fn wait_ready(&self, pxeinit: &Path, server: &str) -> Result<()> {
         let url = url_of(server, "ready");
         let argv = [pxeinit.display().to_string(), "fetch".into(), url.clone()];
         let t0 = Instant::now();
@@ -526,10 +526,16 @@ impl Lab {
     /// nftables: drop [`LOSS_PERCENT`] % of UDP on input in both
     /// namespaces, with fresh counters.
     fn loss_on(&self) -> Result<()> {
+        self.loss_on_pct(LOSS_PERCENT)
+    }
+
+    /// nftables: drop `pct` % of UDP on input in both namespaces, with
+    /// fresh counters.
+    pub(super) fn loss_on_pct(&self, pct: u32) -> Result<()> {
         self.loss_off();
         let rules = format!(
             "table inet {NFT_TABLE} {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    \
-             meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} counter drop\n  }}\n}}\n"
+             meta l4proto udp numgen random mod 100 < {pct} counter drop\n  }}\n}}\n"
         );
         let path = self.dir.join("loss.nft");
         fs::write(&path, rules).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -543,7 +549,7 @@ impl Lab {
         Ok(())
     }
 
-    fn loss_off(&self) {
+    pub(super) fn loss_off(&self) {
         for ns in [&self.server_ns, &self.client_ns] {
             let _ = Command::new("ip")
                 .args([
@@ -555,7 +561,7 @@ impl Lab {
     }
 
     /// Packets dropped so far: (towards the client, towards the server).
-    fn dropped(&self) -> Result<(u64, u64)> {
+    pub(super) fn dropped(&self) -> Result<(u64, u64)> {
         let count = |ns: &str| -> Result<u64> {
             let text = output(Command::new("ip").args([
                 "netns", "exec", ns, "nft", "list", "table", "inet", NFT_TABLE,
@@ -591,11 +597,11 @@ impl Drop for Lab {
 /// to 3.6 s, and the ratios between clients swung by 2×. On one CPU,
 /// server and client alternate without wake-up latency, and the times
 /// measure the CPU each side spends per packet, alike for every client.
-fn pinned_cpu() -> usize {
+pub(super) fn pinned_cpu() -> usize {
     super::cpus().max(1) - 1
 }
 
-fn sha256(path: &Path) -> Result<String> {
+pub(super) fn sha256(path: &Path) -> Result<String> {
     let out = output(Command::new("sha256sum").arg(path))?;
     out.split_whitespace()
         .next()
