@@ -15,8 +15,8 @@
 //! resolver and locale machinery for `getaddrinfo` (170 KB, measured),
 //! and in an initramfs there is no /etc/resolv.conf for it anyway.
 //!
-//! The parsing ([`Url::parse`], [`parse_head`], [`Chunked`]) is pure and
-//! unit-tested; [`get`] does the I/O.
+//! The parsing ([`Url::parse`], [`read_head`], [`parse_head`], [`Chunked`])
+//! is pure and unit-tested; [`get`] does the I/O.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -114,7 +114,15 @@ impl fmt::Display for HttpError {
 impl std::error::Error for HttpError {}
 
 impl From<io::Error> for HttpError {
+    /// A TLS failure (rustls reports it through the stream as an I/O
+    /// error: a certificate not trusted, a handshake refused) stays a TLS
+    /// error: it is the server's answer, not a dropped connection, and
+    /// asking again would get the same.
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "https")]
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            return HttpError::Tls(e.to_string());
+        }
         HttpError::Io(e)
     }
 }
@@ -277,6 +285,34 @@ pub fn parse_head(text: &str) -> Result<Head, HttpError> {
         }
     }
     Ok(head)
+}
+
+/// Read a response head from `r` up to and including its empty line (at
+/// most 64 KiB) and parse it; `r` is left at the first byte of the body.
+pub fn read_head<R: BufRead>(r: &mut R) -> Result<Head, HttpError> {
+    let mut head = Vec::new();
+    // Where the current line starts: a read ends at 8 KiB, inside a longer
+    // line, and the rest of that line is not a line of its own.
+    let mut line_start = 0;
+    loop {
+        let n = (&mut *r).take(8192).read_until(b'\n', &mut head)?;
+        if n == 0 {
+            return Err(HttpError::Protocol(
+                "connection closed before the headers ended".into(),
+            ));
+        }
+        if head.len() > MAX_HEAD {
+            return Err(HttpError::Protocol("headers larger than 64 KiB".into()));
+        }
+        if head.ends_with(b"\n") {
+            let line = &head[line_start..];
+            if line == b"\r\n" || line == b"\n" {
+                break;
+            }
+            line_start = head.len();
+        }
+    }
+    parse_head(String::from_utf8_lossy(&head).trim_end())
 }
 
 /// A reader that removes `chunked` framing (RFC 9112 §7.1); trailers are
@@ -488,24 +524,7 @@ pub fn get(
                 timeout: opts.timeout,
             },
         );
-        let mut head = Vec::new();
-        loop {
-            let before = head.len();
-            let n = (&mut r).take(8192).read_until(b'\n', &mut head)?;
-            if n == 0 {
-                return Err(HttpError::Protocol(
-                    "connection closed before the headers ended".into(),
-                ));
-            }
-            if head.len() > MAX_HEAD {
-                return Err(HttpError::Protocol("headers larger than 64 KiB".into()));
-            }
-            let line = &head[before..];
-            if line == b"\r\n" || line == b"\n" {
-                break;
-            }
-        }
-        let h = parse_head(String::from_utf8_lossy(&head).trim_end())?;
+        let h = read_head(&mut r)?;
         // The body has the rate rule of the caller's sink instead.
         r.get_mut().until = None;
         match h.status {
@@ -602,7 +621,7 @@ fn unwrap_io(e: io::Error) -> HttpError {
         }
         return HttpError::Protocol("body".into());
     }
-    HttpError::Io(e)
+    HttpError::from(e)
 }
 
 /// TLS through rustls (ring provider), trusting the certificates of a PEM
@@ -710,6 +729,26 @@ mod test {
         assert!(parse_head("SSH-2.0-OpenSSH").is_err());
         assert!(parse_head("HTTP/1.1 abc").is_err());
         assert!(parse_head("HTTP/1.1 200 OK\r\nContent-Length: -1").is_err());
+    }
+
+    /// Found by the `http_head` fuzz target (init/fuzz): a header line of
+    /// 8191 or 8192 bytes before its CRLF (one read) left a lone `\n` or
+    /// `\r\n` that was taken for the empty line ending the head; the
+    /// headers after it became the body.
+    #[test]
+    fn a_long_header_line_does_not_end_the_head() {
+        for len in [8190, 8191, 8192, 16383, 16384] {
+            let loc = "a".repeat(len - "Location: /".len());
+            let text =
+                format!("HTTP/1.1 200 OK\r\nLocation: /{loc}\r\nContent-Length: 3\r\n\r\nabc");
+            let mut r = io::Cursor::new(text.as_bytes());
+            let h = read_head(&mut r).unwrap();
+            assert_eq!(h.location.as_deref().map(str::len), Some(len - 10), "{len}");
+            assert_eq!(h.content_length, Some(3), "{len}");
+            let mut body = String::new();
+            r.read_to_string(&mut body).unwrap();
+            assert_eq!(body, "abc", "{len}");
+        }
     }
 
     #[test]
