@@ -5,13 +5,35 @@
 //! a download of the whole image. `http://` only: the TLS connection of
 //! [`crate::http`] is not reusable from here.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use locations::iso9660::{ReadAt, ReadError};
 
-use crate::http::{read_head, Url};
+use crate::http::{parse_head, Head, Url};
+
+/// The response head: lines up to the empty one (64 KiB at most).
+fn read_head<R: BufRead>(r: &mut R) -> Result<Head, String> {
+    let mut head = Vec::new();
+    loop {
+        let before = head.len();
+        let n = (&mut *r)
+            .take(8192)
+            .read_until(b'\n', &mut head)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed before the headers ended".into());
+        }
+        if head.len() > 64 * 1024 {
+            return Err("headers larger than 64 KiB".into());
+        }
+        if matches!(&head[before..], b"\r\n" | b"\n") {
+            break;
+        }
+    }
+    parse_head(String::from_utf8_lossy(&head).trim_end()).map_err(|e| e.to_string())
+}
 
 /// An `http://` URL read in ranges.
 pub struct HttpRanges {
@@ -85,7 +107,7 @@ impl HttpRanges {
         let head = match read_head(&mut conn) {
             Ok(h) => h,
             Err(_) if !buf.is_empty() => return Ok(false),
-            Err(e) => return Err(other(e.to_string())),
+            Err(e) => return Err(other(e)),
         };
         match head.status {
             206 => {}
