@@ -229,6 +229,12 @@ pub fn run(_opts: &Options) -> Result<Section> {
         ),
         ("bench_seconds", Json::Num(elapsed)),
     ]);
+    let dir = crate::target_dir().join("bench");
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (name, text) in [("loss.json", json.pretty()), ("loss.md", md.clone())] {
+        let p = dir.join(name);
+        fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
     Ok(Section {
         key: "loss",
         json,
