@@ -74,6 +74,9 @@ pub enum HttpError {
     Connect(io::Error),
     /// Connecting, reading or writing failed.
     Io(io::Error),
+    /// Storing the body failed (the caller's sink refused it: a size or
+    /// rate limit, a full disk): nothing the server did.
+    Sink(io::Error),
     /// `https://` needs the `https` feature.
     NoTls,
     /// TLS setup or handshake failed.
@@ -102,7 +105,7 @@ impl fmt::Display for HttpError {
             ),
             HttpError::Resolve(m) => write!(f, "cannot resolve host: {m}"),
             HttpError::Connect(e) => write!(f, "cannot connect: {e}"),
-            HttpError::Io(e) => write!(f, "{e}"),
+            HttpError::Io(e) | HttpError::Sink(e) => write!(f, "{e}"),
             HttpError::NoTls => {
                 f.write_str("https:// URLs need pxeinit built with the `https` feature")
             }
@@ -570,7 +573,7 @@ pub fn get(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(unwrap_io(e)),
             };
-            sink.write_all(&buf[..n])?;
+            sink.write_all(&buf[..n]).map_err(HttpError::Sink)?;
             got += n as u64;
             progress(got, total);
         }

@@ -352,7 +352,7 @@ fn tftp_wrong_block_numbers_forever() {
         }
     });
     let url = format!("tftp://{SERVER}/hostile/blocks");
-    fetch_fails(&lab, &url, &[], 20.0, "no progress for");
+    fetch_fails(&lab, &url, &[], 30.0, "no progress for");
     let log = log.lock().unwrap_or_else(|e| e.into_inner());
     assert_eq!(log.requests.len(), 1);
     assert!(
