@@ -347,8 +347,8 @@ fn prompt_timeout_boots_ontimeout() {
         ],
     );
     assert_absent(&con, "SCENARIO-WRONG-RESCUE");
-    // The wait: from the last menu line to pxeinit's next log line (the
-    // prompt line itself, if any, comes at once).
+    // The wait: from the last menu line to pxeinit's word that the prompt
+    // timed out (other lines, the IPv6 side's say, may come in between).
     let i = con
         .lines
         .iter()
@@ -357,9 +357,9 @@ fn prompt_timeout_boots_ontimeout() {
     let shown = con.lines[i].0;
     let (next, line) = con.lines[i + 1..]
         .iter()
-        .find(|(_, l)| l.contains("pxeinit:"))
+        .find(|(_, l)| l.contains("pxeinit: prompt: timeout"))
         .cloned()
-        .expect("a pxeinit line after the menu");
+        .expect("the prompt's timeout after the menu");
     let waited = next - shown;
     eprintln!("prompt: waited {waited:.2} s after the menu (next: {line})");
     assert!(
