@@ -147,17 +147,50 @@ pub fn run(cmd: &mut Command) -> Result<Summary> {
         .stderr(Stdio::from(writer2))
         .spawn()
         .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
-    // The parent's copies of the write end are gone with `cmd`'s Stdio.
+    // Our copies of the write end live in `cmd` until replaced: close them,
+    // or the pipe never ends.
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    // Lines come through a thread: a daemon a test left behind may hold
+    // the pipe open after cargo has exited.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut text = String::new();
     let mut out = std::io::stdout().lock();
-    for line in BufReader::new(reader).lines() {
-        let Ok(line) = line else { break };
-        let _ = writeln!(out, "{line}");
-        text.push_str(&line);
-        text.push('\n');
-    }
+    let mut exited_at: Option<std::time::Instant> = None;
+    let status = loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(line) => {
+                let _ = writeln!(out, "{line}");
+                text.push_str(&line);
+                text.push('\n');
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                break child.wait().map_err(|e| format!("cargo test: {e}"))?;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        match exited_at {
+            Some(t) if t.elapsed() > std::time::Duration::from_secs(2) => {
+                break child.wait().map_err(|e| format!("cargo test: {e}"))?;
+            }
+            Some(_) => {}
+            None => {
+                if child.try_wait().ok().flatten().is_some() {
+                    exited_at = Some(std::time::Instant::now());
+                }
+            }
+        }
+    };
     drop(out);
-    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
+
     let mut s = Summary::parse(&text);
     s.status_ok = status.success();
     s.skipped = std::fs::read_to_string(&skip_log)
@@ -210,5 +243,25 @@ test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
             "8 passed, 2 failed, 1 ignored, 0 skipped, 1 suites did not finish"
         );
         assert!(!s.ok());
+    }
+
+    #[test]
+    fn ends_when_cargo_ends_though_a_daemon_holds_the_output() {
+        let t0 = std::time::Instant::now();
+        let s = run(Command::new("sh").args([
+            "-c",
+            "echo '     Running tests/a.rs (target/debug/deps/a-1)'; \
+             echo 'test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s'; \
+             sleep 30 & exit 0",
+        ]))
+        .unwrap();
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert!(s.ok(), "{s:?}");
+        assert_eq!(s.suites.len(), 1);
+        assert_eq!((s.suites[0].passed, s.suites[0].ignored), (2, 1));
     }
 }
