@@ -154,7 +154,9 @@ fn https_with_a_ca_bundle() {
     let (ok, _, err) = fetch(&lab, &pxeinit_bin(), &[&url]);
     assert!(!ok, "a server signed by the test CA was trusted without it");
     assert!(
-        err.contains(&format!("{url}: TLS: invalid peer certificate: UnknownIssuer")),
+        err.contains(&format!(
+            "{url}: TLS: invalid peer certificate: UnknownIssuer"
+        )),
         "{err}"
     );
 }
