@@ -812,7 +812,7 @@ pub fn run(
 /// copies of requests still queued there (none without a boot storm): a
 /// copy answered after the client has gone would hold one of dnsmasq's
 /// transfer slots for 30 s.
-pub const SETTLE: Duration = Duration::from_secs(3);
+pub const SETTLE: Duration = Duration::from_secs(10);
 
 /// The real network, fetcher and console.
 #[derive(Debug, Default)]

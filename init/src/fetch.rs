@@ -594,6 +594,9 @@ struct Servers {
     /// The round trip of the last TFTP transfer from each host that
     /// measured one (SRTT, RTTVAR), for `utimeout`.
     rtt: Vec<(IpAddr, Duration, Duration)>,
+    /// How long each host's last TFTP answer took to come: a busy server's
+    /// queue, which the next request's copies wait out.
+    waited: Vec<(IpAddr, Duration)>,
 }
 
 impl Downloader {
@@ -662,7 +665,23 @@ impl Downloader {
         if let (Some(_), Some((srtt, rttvar))) = (opts.utimeout, self.rtt(host)) {
             opts.utimeout = Some(tftp::utimeout_for(srtt, rttvar));
         }
+        // A server whose queue kept the last request waiting: the next
+        // one's first copy goes no sooner than twice that wait (a copy it
+        // queues too is one more transfer for it to serve).
+        let waited = {
+            let s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+            s.waited.iter().find(|(h, _)| *h == host).map(|&(_, w)| w)
+        };
+        if let Some(w) = waited {
+            opts.patient_rto = (w * 2).clamp(opts.patient_rto, tftp::MAX_REQUEST_INTERVAL);
+        }
         opts
+    }
+
+    fn record_wait(&self, host: IpAddr, waited: Duration) {
+        let mut s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        s.waited.retain(|(h, _)| *h != host);
+        s.waited.push((host, waited));
     }
 
     /// Stream `path` into `sink`. This does not verify: the verifying
@@ -799,9 +818,18 @@ impl Downloader {
                 if let Some(u) = opts.utimeout {
                     debug!("{loc}: asking for utimeout {} ms", u.as_millis());
                 }
+                let asked = Instant::now();
                 let r = tftp::fetch(*server, file, sink, &opts, &mut |got, total| {
                     progress.update(got, total)
                 });
+                match &r {
+                    Ok(stats) => self.record_wait(host, stats.waited),
+                    // An answer that ends the fetch comes as the first.
+                    Err(tftp::TftpError::NotFound { .. } | tftp::TftpError::Server { .. }) => {
+                        self.record_wait(host, asked.elapsed())
+                    }
+                    Err(_) => {}
+                }
                 // Any answer, an error too, shows the server is there.
                 let answered = match &r {
                     Ok(_) => true,
@@ -1677,6 +1705,16 @@ mod test {
         let mut dl = dl.clone();
         dl.tftp.utimeout = None;
         assert_eq!(dl.tftp_options(host, 1).utimeout, None);
+        // A server whose last answer waited in its queue: the next
+        // request's copies wait twice that, from 1 s to 20 s.
+        assert_eq!(dl.tftp_options(host, 1).patient_rto, Duration::from_secs(1));
+        for (waited, rto) in [(100, 1000), (3000, 6000), (30_000, 20_000)] {
+            dl.record_wait(host, Duration::from_millis(waited));
+            assert_eq!(
+                dl.tftp_options(host, 1).patient_rto,
+                Duration::from_millis(rto)
+            );
+        }
     }
 
     /// The announced size is checked before any data: TFTP's tsize (the

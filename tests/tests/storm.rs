@@ -73,9 +73,27 @@ fn storm_against_dnsmasq_at_its_tftp_limit() {
         }
     }
     let all_done = runs.iter().map(|r| r.secs).fold(0.0, f64::max);
+    let gave_up = farm.log("dnsmasq").matches("failed sending").count();
+    // Requests dnsmasq's full socket dropped (the last column of
+    // /proc/net/udp for port 69).
+    let udp = std::process::Command::new("ip")
+        .args(["netns", "exec", &farm.srv_ns, "cat", "/proc/net/udp"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let dropped: u64 = udp
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(":0045"))
+        })
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum();
     eprintln!(
         "{CLIENTS} clients, dnsmasq --tftp-max={TFTP_MAX}: all done in {all_done:.1} s; \
-         {requests} requests for {files} files; longest wait for an answer {waited:.1} s"
+         {requests} requests for {files} files; longest wait for an answer {waited:.1} s; \
+         dnsmasq gave up on {gave_up} transfers, its full socket dropped {dropped} requests"
     );
     assert!(
         failed.is_empty(),

@@ -813,9 +813,23 @@ fn drain_error_queue(socket: &UdpSocket) {
     }
 }
 
+/// An answer this soon after the last copy of a request answers that
+/// copy: the earlier ones were lost on the way, not queued.
+const ANSWERS_LAST_COPY: Duration = Duration::from_millis(100);
+
 impl Drop for Transfer<'_> {
     fn drop(&mut self) {
-        let outstanding = self.requests.saturating_sub(self.tids.len() as u32);
+        // Copies that may still be queued at the server: none when the
+        // answer came right after the last copy (a lost request, the
+        // common case off a storm); else those the server has not
+        // answered from a TID of its own yet.
+        let lost = self
+            .answered
+            .is_some_and(|a| a.saturating_duration_since(self.last_request) < ANSWERS_LAST_COPY);
+        let outstanding = match lost {
+            true => 0,
+            false => self.requests.saturating_sub(self.tids.len() as u32),
+        };
         if outstanding == 0 || self.opts.busy_wait.is_zero() {
             return;
         }
@@ -951,6 +965,8 @@ struct Transfer<'a> {
     utimeout: Option<Duration>,
     /// The server's TIDs seen: one per copy of the request it answered.
     tids: Vec<SocketAddr>,
+    /// When the last copy of the request was sent.
+    last_request: Instant,
     /// The request backoff's jitter.
     rng: Rng,
 }
@@ -1063,6 +1079,7 @@ impl<'a> Transfer<'a> {
             duplicates: 0,
             utimeout: None,
             tids: Vec::new(),
+            last_request: now,
             rng: Rng::new(path.as_bytes()),
         })
     }
@@ -1650,6 +1667,7 @@ impl<'a> Transfer<'a> {
         self.just_sent = true;
         let now = Instant::now();
         self.last_tx = now;
+        self.last_request = now;
         self.rtt_probe = if again { None } else { Some(now) };
         if !again {
             self.last_progress = now;
