@@ -180,10 +180,11 @@ fn sh(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The `libvirt-qemu` user and the `kvm` group, which libvirtd looks up at
-/// start (before it reads qemu.conf). Debian's `libvirt-daemon-system`
-/// would create them; the tests do without that package (it wants systemd
-/// and would start the system daemons).
+/// The `libvirt-qemu` user, the `libvirt-qemu` group (Debian builds
+/// libvirt with both as its QEMU defaults) and the `kvm` group, which
+/// libvirtd looks up at start (before it reads qemu.conf). Debian's
+/// `libvirt-daemon-system` would create them; the tests do without that
+/// package (it wants systemd and would start the system daemons).
 fn ensure_accounts() {
     let has = |db: &str, name: &str| {
         Command::new("getent")
@@ -191,8 +192,10 @@ fn ensure_accounts() {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if !has("group", "kvm") {
-        sh(Command::new("groupadd").args(["--system", "kvm"]));
+    for group in ["kvm", "libvirt-qemu"] {
+        if !has("group", group) {
+            sh(Command::new("groupadd").args(["--system", group]));
+        }
     }
     if !has("passwd", "libvirt-qemu") {
         sh(Command::new("useradd").args([
@@ -203,6 +206,8 @@ fn ensure_accounts() {
             "--shell",
             "/usr/sbin/nologin",
             "--gid",
+            "libvirt-qemu",
+            "--groups",
             "kvm",
             "libvirt-qemu",
         ]));
