@@ -673,7 +673,9 @@ impl Downloader {
             s.waited.iter().find(|(h, _)| *h == host).map(|&(_, w)| w)
         };
         if let Some(w) = waited {
-            opts.patient_rto = (w * 2).clamp(opts.patient_rto, tftp::MAX_REQUEST_INTERVAL);
+            opts.patient_rto = w
+                .saturating_mul(2)
+                .clamp(opts.patient_rto, tftp::MAX_REQUEST_INTERVAL);
         }
         opts
     }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use pxeinit_tests::farm::{sha256_of, Farm};
-use pxeinit_tests::{pattern, pxeinit_bin};
+use pxeinit_tests::{pattern, pxeinit_bin, Lab, SERVER, SERVER2};
 
 /// Clients.
 const CLIENTS: usize = 80;
@@ -115,4 +115,56 @@ fn storm_against_dnsmasq_at_its_tftp_limit() {
         "no client waited: the storm never reached dnsmasq's limit"
     );
     assert!(all_done < 180.0, "took {all_done:.1} s");
+}
+
+/// A boot server that reads no requests at all (nftables drops them, as
+/// dnsmasq beyond `--tftp-max` reads none): it is the DHCP server, so
+/// pxeinit waits the busy wait out, then names the server and says it
+/// never answered, not "no PXELINUX config". A server nothing is known of
+/// (`--server`, not the DHCP server) is still given up in bounded time.
+#[test]
+fn a_silent_boot_server_is_named_after_the_busy_wait() {
+    let Some(lab) = Lab::new(
+        "a_silent_boot_server_is_named_after_the_busy_wait",
+        &["dnsmasq"],
+    ) else {
+        return;
+    };
+    lab.put("pxelinux.cfg/default", "DEFAULT x\nLABEL x\n  KERNEL k\n");
+    lab.dnsmasq(true, &["--dhcp-boot=pxelinux.0"]);
+    lab.nft(
+        &lab.srv_ns,
+        "table inet pxt_silent {\n  chain in {\n    type filter hook input priority 0; policy accept;\n    \
+         udp dport 69 counter drop\n  }\n}\n",
+    );
+    let run = lab.pxeinit(
+        &["--timeout", "20", "--busy-wait", "6"],
+        Duration::from_secs(60),
+    );
+    let err = run.error();
+    assert!(
+        err.contains(&format!(
+            "config lookup failed: tftp://{SERVER}/pxelinux.cfg/"
+        )) && err.contains("the TFTP server never answered: "),
+        "{err}\n{}",
+        run.stderr
+    );
+    eprintln!("after {:.1} s: {err}", run.secs);
+    assert!(!run.stderr.contains("no PXELINUX config"), "{}", run.stderr);
+    assert!((6.0..12.0).contains(&run.secs), "took {:.1} s", run.secs);
+
+    let run = lab.pxeinit(
+        &["--timeout", "20", "--server", &SERVER2.to_string()],
+        Duration::from_secs(60),
+    );
+    let err = run.error();
+    assert!(
+        err.contains(&format!(
+            "config lookup failed: tftp://{SERVER2}/pxelinux.cfg/"
+        )) && err.contains("no answer from the TFTP server within"),
+        "{err}\n{}",
+        run.stderr
+    );
+    eprintln!("after {:.1} s: {err}", run.secs);
+    assert!(run.secs < 25.0, "took {:.1} s", run.secs);
 }

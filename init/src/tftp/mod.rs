@@ -566,7 +566,7 @@ impl fmt::Display for Reason<'_> {
                 ..
             } => write!(
                 f,
-                "the TFTP server never answered: {} requests over {:.0} s (it answered before: busy, or gone since)",
+                "the TFTP server never answered: {} requests over {:.0} s (the host answered before: busy, or gone since)",
                 requests,
                 after.as_secs_f64()
             ),
@@ -686,6 +686,10 @@ struct Lingering {
     until: Instant,
     /// Copies of the request not answered yet.
     outstanding: u32,
+    /// Whether they count for [`settle`]: the server served one copy, so
+    /// it is queueing the others (a server that never answered is not
+    /// waited for).
+    counted: bool,
     /// The server's TIDs that answered a copy.
     seen: Vec<SocketAddr>,
 }
@@ -720,7 +724,9 @@ pub fn settle(limit: Duration) -> u32 {
 
 fn linger(l: Lingering) {
     use std::sync::{mpsc, Mutex, OnceLock};
-    OUTSTANDING.fetch_add(l.outstanding, std::sync::atomic::Ordering::SeqCst);
+    if l.counted {
+        OUTSTANDING.fetch_add(l.outstanding, std::sync::atomic::Ordering::SeqCst);
+    }
     static LINGER: OnceLock<Mutex<mpsc::Sender<Lingering>>> = OnceLock::new();
     let tx = LINGER.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
@@ -748,7 +754,7 @@ fn lingerer(rx: std::sync::mpsc::Receiver<Lingering>) {
         let now = Instant::now();
         socks.retain(|l| {
             let keep = l.until > now && l.outstanding > 0;
-            if !keep {
+            if !keep && l.counted {
                 OUTSTANDING.fetch_sub(l.outstanding, std::sync::atomic::Ordering::SeqCst);
             }
             keep
@@ -777,7 +783,9 @@ fn lingerer(rx: std::sync::mpsc::Receiver<Lingering>) {
                 if !l.seen.contains(&from) && l.outstanding > 0 {
                     l.seen.push(from);
                     l.outstanding -= 1;
-                    OUTSTANDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    if l.counted {
+                        OUTSTANDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
                 if matches!(p.opcode(), wire::OpCode::Oack | wire::OpCode::Data) {
                     trace!("tftp: a late answer from {from} to a request already served: ERROR 5");
@@ -839,6 +847,7 @@ impl Drop for Transfer<'_> {
                 server: self.server.ip(),
                 until: Instant::now() + self.opts.busy_wait.min(Duration::from_secs(600)),
                 outstanding,
+                counted: self.answered.is_some(),
                 seen: std::mem::take(&mut self.tids),
             });
         }
@@ -1189,13 +1198,12 @@ impl<'a> Transfer<'a> {
     }
 
     /// How long after the first request the server may take to answer:
-    /// [`Options::busy_wait`] when [`Transfer::patient`], else
-    /// [`Transfer::no_progress_limit`].
+    /// [`Options::busy_wait`] when [`Transfer::patient`] (even if shorter),
+    /// else [`Transfer::no_progress_limit`].
     fn request_limit(&self) -> Duration {
-        let bounded = self.no_progress_limit();
         match self.patient() {
-            true => self.opts.busy_wait.max(bounded),
-            false => bounded,
+            true => self.opts.busy_wait,
+            false => self.no_progress_limit(),
         }
     }
 
