@@ -200,7 +200,8 @@ fn test(args: &[String]) -> Result<()> {
         .args(args)
         .env(netboot_image::testenv::KERNEL_DIR_VAR, &kernel_dir)
         .env(netboot_image::testenv::REQUIRE_KERNEL_VAR, "1");
-    let summary = xtask::testlog::run(&mut c)?;
+    let skips = xtask::target_dir().join("test-skips.log");
+    let summary = xtask::testlog::run(&mut c, &mut std::io::stdout(), &skips)?;
     eprintln!("\n{}", summary.table());
     if summary.ok() {
         Ok(())

@@ -131,15 +131,15 @@ impl Summary {
     }
 }
 
-/// Run `cmd` (a `cargo test`), echo its output as it comes, and sum it up.
-/// Skips are collected through `PXEINIT_SKIP_LOG`, which this sets.
-pub fn run(cmd: &mut Command) -> Result<Summary> {
-    let skip_log = crate::target_dir().join("test-skips.log");
-    let _ = std::fs::remove_file(&skip_log);
+/// Run `cmd` (a `cargo test`), echo its output to `out` as it comes, and
+/// sum it up. Skips are collected through `PXEINIT_SKIP_LOG`, which this
+/// sets to `skip_log` (emptied first).
+pub fn run(cmd: &mut Command, out: &mut dyn Write, skip_log: &std::path::Path) -> Result<Summary> {
+    let _ = std::fs::remove_file(skip_log);
     if let Some(d) = skip_log.parent() {
         let _ = std::fs::create_dir_all(d);
     }
-    cmd.env(netboot_image::testenv::SKIP_LOG_VAR, &skip_log);
+    cmd.env(netboot_image::testenv::SKIP_LOG_VAR, skip_log);
     let (reader, writer) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
     let writer2 = writer.try_clone().map_err(|e| format!("pipe: {e}"))?;
     let mut child = cmd
@@ -162,7 +162,6 @@ pub fn run(cmd: &mut Command) -> Result<Summary> {
         }
     });
     let mut text = String::new();
-    let mut out = std::io::stdout().lock();
     let mut exited_at: Option<std::time::Instant> = None;
     let status = loop {
         match rx.recv_timeout(std::time::Duration::from_millis(200)) {
@@ -189,11 +188,10 @@ pub fn run(cmd: &mut Command) -> Result<Summary> {
             }
         }
     };
-    drop(out);
 
     let mut s = Summary::parse(&text);
     s.status_ok = status.success();
-    s.skipped = std::fs::read_to_string(&skip_log)
+    s.skipped = std::fs::read_to_string(skip_log)
         .unwrap_or_default()
         .lines()
         .map(str::to_string)
@@ -248,12 +246,12 @@ test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
     #[test]
     fn ends_when_cargo_ends_though_a_daemon_holds_the_output() {
         let t0 = std::time::Instant::now();
-        let s = run(Command::new("sh").args([
+        let s = run(&mut Command::new("sh").args([
             "-c",
             "echo '     Running tests/a.rs (target/debug/deps/a-1)'; \
              echo 'test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s'; \
              sleep 30 & exit 0",
-        ]))
+        ]), &mut std::io::sink(), &std::env::temp_dir().join(format!("testlog-{}.skips", std::process::id())))
         .unwrap();
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(10),
