@@ -234,8 +234,7 @@ pub const MIN_UTIMEOUT: Duration = Duration::from_millis(10);
 pub fn utimeout_for(srtt: Duration, rttvar: Duration) -> Duration {
     let rto = srtt.saturating_add(rttvar.saturating_mul(4));
     let ms = rto.saturating_mul(2).as_micros().div_ceil(1000);
-    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
-        .clamp(MIN_UTIMEOUT, MAX_UTIMEOUT)
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)).clamp(MIN_UTIMEOUT, MAX_UTIMEOUT)
 }
 
 /// The most [`utimeout_for`] asks for.
