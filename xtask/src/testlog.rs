@@ -246,7 +246,7 @@ test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
     #[test]
     fn ends_when_cargo_ends_though_a_daemon_holds_the_output() {
         let t0 = std::time::Instant::now();
-        let s = run(&mut Command::new("sh").args([
+        let s = run(Command::new("sh").args([
             "-c",
             "echo '     Running tests/a.rs (target/debug/deps/a-1)'; \
              echo 'test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s'; \
