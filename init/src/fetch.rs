@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use log::{debug, info};
+use log::{debug, info, warn};
 use sha2::{Digest, Sha256};
 
 use crate::tftp;
@@ -581,6 +581,10 @@ pub struct Downloader {
     servers: Arc<Mutex<Servers>>,
 }
 
+/// How often [`Downloader::fetch_to_file`] downloads a file again whose
+/// TFTP server gave the transfer up part way.
+const MAX_RESTARTS: u32 = 2;
+
 /// The default of [`Downloader::busy_wait`]: long enough to outlast a boot
 /// storm of a few hundred guests against one dnsmasq.
 pub const BUSY_WAIT: Duration = Duration::from_secs(300);
@@ -592,8 +596,13 @@ struct Servers {
     /// from them means busy, not gone.
     up: Vec<IpAddr>,
     /// The round trip of the last TFTP transfer from each host that
-    /// measured one (SRTT, RTTVAR), for `utimeout`.
-    rtt: Vec<(IpAddr, Duration, Duration)>,
+    /// measured one (SRTT, RTTVAR) and the longest gap between its blocks
+    /// seen so far, for `utimeout`.
+    rtt: Vec<(IpAddr, Duration, Duration, Duration)>,
+    /// TFTP transfers whose server gave up part way (its transfer port
+    /// closed: tftpd-hpa after its timer ran out), for
+    /// [`Downloader::fetch_file`] to download again.
+    gave_up: u64,
     /// How long each host's last TFTP answer took to come: a busy server's
     /// queue, which the next request's copies wait out.
     waited: Vec<(IpAddr, Duration)>,
@@ -632,13 +641,14 @@ impl Downloader {
         s.up.contains(&host)
     }
 
-    /// The round trip measured on the last TFTP transfer from `host`.
-    fn rtt(&self, host: IpAddr) -> Option<(Duration, Duration)> {
+    /// The round trip measured on the last TFTP transfer from `host`, and
+    /// the longest gap between blocks seen from it.
+    fn rtt(&self, host: IpAddr) -> Option<(Duration, Duration, Duration)> {
         let s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
         s.rtt
             .iter()
             .find(|(h, ..)| *h == host)
-            .map(|&(_, srtt, rttvar)| (srtt, rttvar))
+            .map(|&(_, srtt, rttvar, gap)| (srtt, rttvar, gap))
     }
 
     fn record_rtt(&self, host: IpAddr, stats: &tftp::Stats) {
@@ -646,8 +656,21 @@ impl Downloader {
             return;
         };
         let mut s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        let gap = s
+            .rtt
+            .iter()
+            .find(|(h, ..)| *h == host)
+            .map_or(Duration::ZERO, |&(.., g)| g)
+            .max(stats.max_gap);
         s.rtt.retain(|(h, ..)| *h != host);
-        s.rtt.push((host, srtt, rttvar));
+        s.rtt.push((host, srtt, rttvar, gap));
+    }
+
+    fn gave_up(&self) -> u64 {
+        self.servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .gave_up
     }
 
     /// The TFTP options for one download from `host`: the size limit,
@@ -662,8 +685,11 @@ impl Downloader {
             busy_wait: self.busy_wait,
             ..self.tftp.clone()
         };
-        if let (Some(_), Some((srtt, rttvar))) = (opts.utimeout, self.rtt(host)) {
-            opts.utimeout = Some(tftp::utimeout_for(srtt, rttvar));
+        if let (Some(_), Some((srtt, rttvar, gap))) = (opts.utimeout, self.rtt(host)) {
+            // Above the round trip, and long enough that tftpd-hpa waits
+            // out the longest stall seen instead of abandoning the file.
+            let u = tftp::utimeout_for(srtt, rttvar).max(tftp::utimeout_tolerating(gap));
+            opts.utimeout = Some(u.min(tftp::MAX_UTIMEOUT));
         }
         // A server whose queue kept the last request waiting: the next
         // one's first copy goes no sooner than twice that wait (a copy it
@@ -831,6 +857,12 @@ impl Downloader {
                         self.record_wait(host, asked.elapsed())
                     }
                     Err(_) => {}
+                }
+                if let Err(tftp::TftpError::Unreachable { received, .. }) = &r {
+                    if *received > 0 {
+                        let mut s = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+                        s.gave_up += 1;
+                    }
                 }
                 // Any answer, an error too, shows the server is there.
                 let answered = match &r {
@@ -1025,14 +1057,37 @@ impl Downloader {
             false => None,
         };
         let start = std::io::Seek::stream_position(file).map_err(FetchError::Local)?;
-        let mut stream = expected.as_ref().and_then(Expected::stream);
-        let mut w = Hashing {
-            inner: io::BufWriter::with_capacity(256 * 1024, &mut *file),
-            stream: stream.as_mut(),
+        let mut restarts = 0;
+        let (mut t, stream) = loop {
+            let mut stream = expected.as_ref().and_then(Expected::stream);
+            let gave_up = self.gave_up();
+            let mut w = Hashing {
+                inner: io::BufWriter::with_capacity(256 * 1024, &mut *file),
+                stream: stream.as_mut(),
+            };
+            let r = self.fetch_into(path, &mut w);
+            let flushed = w.inner.flush().map_err(FetchError::Local);
+            drop(w);
+            match r {
+                Ok(t) => {
+                    flushed?;
+                    break (t, stream);
+                }
+                // The server gave up the transfer part way (tftpd-hpa
+                // after its timer ran out, the client having stalled):
+                // TFTP cannot resume, so from the start, twice at most.
+                Err(e) if self.gave_up() > gave_up && restarts < MAX_RESTARTS => {
+                    restarts += 1;
+                    warn!(
+                        "{e}; downloading {path} again from the start ({restarts}/{MAX_RESTARTS})"
+                    );
+                    file.set_len(start).map_err(FetchError::Local)?;
+                    std::io::Seek::seek(file, io::SeekFrom::Start(start))
+                        .map_err(FetchError::Local)?;
+                }
+                Err(e) => return Err(e),
+            }
         };
-        let mut t = self.fetch_into(path, &mut w)?;
-        w.inner.flush().map_err(FetchError::Local)?;
-        drop(w);
         let Some(e) = expected.as_ref() else {
             return Ok(t);
         };
@@ -1667,6 +1722,56 @@ mod test {
         server.join().unwrap();
     }
 
+    /// A TFTP server that gives a transfer up part way (its port closes,
+    /// as tftpd-hpa's does when its timer runs out): the file is
+    /// downloaded again from the start, and the memfd holds it once.
+    #[test]
+    fn a_transfer_the_server_gave_up_is_made_again() {
+        use std::net::UdpSocket;
+        let listen = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = listen.local_addr().unwrap().port();
+        let body: Vec<u8> = (0..700u32).map(|i| i as u8).collect();
+        let b = body.clone();
+        let server = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let data = |block: u16, d: &[u8]| {
+                let mut p = vec![0, 3];
+                p.extend_from_slice(&block.to_be_bytes());
+                p.extend_from_slice(d);
+                p
+            };
+            // First request: one block, its ACK, then the port closes.
+            let (_, peer) = listen.recv_from(&mut buf).unwrap();
+            let t = UdpSocket::bind("127.0.0.1:0").unwrap();
+            t.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            t.send_to(&data(1, &b[..512]), peer).unwrap();
+            t.recv_from(&mut buf).unwrap();
+            drop(t);
+            // The second: the whole file.
+            let (_, peer) = listen.recv_from(&mut buf).unwrap();
+            let t = UdpSocket::bind("127.0.0.1:0").unwrap();
+            t.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            t.send_to(&data(1, &b[..512]), peer).unwrap();
+            t.recv_from(&mut buf).unwrap();
+            t.send_to(&data(2, &b[512..]), peer).unwrap();
+            t.recv_from(&mut buf).unwrap();
+        });
+        let mut dl = downloader(None);
+        dl.tftp.initial_rto = Duration::from_millis(50);
+        let mut f = memfile("restart").unwrap();
+        f.write_all(b"head").unwrap();
+        let url = format!("tftp://127.0.0.1:{port}/k");
+        let t = dl.fetch_to_file(&url, &mut f).unwrap();
+        server.join().unwrap();
+        assert_eq!(t.bytes, 700);
+        use std::io::{Read, Seek};
+        f.rewind().unwrap();
+        let mut all = Vec::new();
+        f.read_to_end(&mut all).unwrap();
+        assert_eq!(&all[..4], b"head");
+        assert_eq!(&all[4..], &body[..]);
+    }
+
     /// `utimeout` comes from the round trip of the server's last transfer.
     #[test]
     fn utimeout_follows_the_measured_round_trip() {
@@ -1691,6 +1796,7 @@ mod test {
             waited: Duration::ZERO,
             duplicates: 0,
             utimeout: None,
+            max_gap: Duration::ZERO,
         };
         dl.record_rtt(host, &stats);
         dl.mark_up(host);
@@ -1717,6 +1823,21 @@ mod test {
                 Duration::from_millis(rto)
             );
         }
+        // A transfer in which the client stalled for 1.6 s: tftpd-hpa
+        // must not give up within twice that (51 ms), and stays so.
+        dl.tftp.utimeout = Some(Duration::from_millis(100));
+        dl.record_rtt(
+            host,
+            &tftp::Stats {
+                max_gap: Duration::from_millis(1600),
+                ..stats.clone()
+            },
+        );
+        dl.record_rtt(host, &stats);
+        assert_eq!(
+            dl.tftp_options(host, 1).utimeout,
+            Some(Duration::from_millis(51))
+        );
     }
 
     /// The announced size is checked before any data: TFTP's tsize (the

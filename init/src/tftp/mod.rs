@@ -240,6 +240,16 @@ pub fn utimeout_for(srtt: Duration, rttvar: Duration) -> Duration {
 /// The most [`utimeout_for`] asks for.
 pub const MAX_UTIMEOUT: Duration = Duration::from_millis(100);
 
+/// The `utimeout` at which tftpd-hpa, which gives up a transfer after its
+/// timer doubled six times without an ACK (63 intervals), would wait out
+/// twice `stall`: the longest the client was seen not to answer (a guest
+/// descheduled on a loaded host, [`Stats::max_gap`]). A lower timer
+/// would have the server abandon the transfer in the next such stall.
+pub fn utimeout_tolerating(stall: Duration) -> Duration {
+    let ms = stall.saturating_mul(2).as_micros().div_ceil(63_000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
 /// Whether a server's ERROR to a request says it is at its limit for
 /// now rather than refusing the file: ERROR 3 ("disk full or allocation
 /// exceeded", which a read request cannot mean literally), or ERROR 0
@@ -357,6 +367,9 @@ pub struct Stats {
     pub duplicates: u32,
     /// The server's retransmission timeout, if it acknowledged `utimeout`.
     pub utimeout: Option<Duration>,
+    /// The longest time between two blocks in order (loss recovery, or
+    /// the client or the server not running).
+    pub max_gap: Duration,
 }
 
 /// Why [`fetch`] failed. Every variant names the server and the file; the
@@ -982,6 +995,8 @@ struct Transfer<'a> {
     tids: Vec<SocketAddr>,
     /// When the last copy of the request was sent.
     last_request: Instant,
+    /// See [`Stats::max_gap`].
+    max_gap: Duration,
     /// The request backoff's jitter.
     rng: Rng,
 }
@@ -1095,6 +1110,7 @@ impl<'a> Transfer<'a> {
             utimeout: None,
             tids: Vec::new(),
             last_request: now,
+            max_gap: Duration::ZERO,
             rng: Rng::new(path.as_bytes()),
         })
     }
@@ -1496,6 +1512,11 @@ impl<'a> Transfer<'a> {
             self.send_error_to_peer(ErrorCode::IllegalOperation, "block larger than blksize");
             return Err(self.protocol_error(reason));
         }
+        if self.last > 0 {
+            self.max_gap = self
+                .max_gap
+                .max(now.saturating_duration_since(self.last_progress));
+        }
         self.last += 1;
         self.bytes += data.len() as u64;
         self.advanced(now);
@@ -1544,6 +1565,7 @@ impl<'a> Transfer<'a> {
                 }),
                 duplicates: self.duplicates,
                 utimeout: self.utimeout,
+                max_gap: self.max_gap,
             };
             debug!("{}: done: {:?}", self.target(), stats);
             return Ok(Some(Outcome::Done(stats)));

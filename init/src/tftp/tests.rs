@@ -1272,6 +1272,11 @@ fn utimeout_from_the_round_trip() {
     assert_eq!(utimeout_for(us(5001), ms(3)), ms(35));
     assert_eq!(utimeout_for(ms(40), ms(20)), MAX_UTIMEOUT);
     assert_eq!(utimeout_for(ms(400), ms(300)), MAX_UTIMEOUT);
+    // A client seen to stall 700 ms: tftpd-hpa must wait out 1.4 s in
+    // its 63 intervals, so at least 23 ms.
+    assert_eq!(utimeout_tolerating(ms(700)), ms(23));
+    assert_eq!(utimeout_tolerating(ms(20)), ms(1));
+    assert_eq!(utimeout_tolerating(Duration::ZERO), Duration::ZERO);
 }
 
 /// A busy server serves a later copy of a request and then, late, the
