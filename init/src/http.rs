@@ -360,6 +360,14 @@ impl<R: BufRead> Chunked<R> {
                 "connection closed inside a chunked body",
             ));
         }
+        // A longer line is refused, not cut: its rest would be read as
+        // the next line or as chunk data.
+        if n == 4096 && !l.ends_with(b"\n") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "chunk size or trailer line longer than 4 KiB",
+            ));
+        }
         Ok(String::from_utf8_lossy(&l).trim().to_string())
     }
 }
@@ -752,6 +760,27 @@ mod test {
             r.read_to_string(&mut body).unwrap();
             assert_eq!(body, "abc", "{len}");
         }
+    }
+
+    /// Found by the `http_chunked` fuzz target (init/fuzz): a chunk-size
+    /// line longer than the 4 KiB the decoder reads was cut there, so its
+    /// first 4 KiB of leading zeros read as the last chunk: the body ended
+    /// early and was taken as complete.
+    #[test]
+    fn a_chunk_line_longer_than_4_kib_is_refused() {
+        let mut out = Vec::new();
+        let long = format!("5\r\nhello\r\n{}6\r\n world\r\n0\r\n\r\n", "0".repeat(4096));
+        let e = Chunked::new(long.as_bytes())
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        let ext = format!("5;{}\r\nhello\r\n0\r\nX: {}\r\n\r\n", "x".repeat(5000), "y");
+        assert!(Chunked::new(ext.as_bytes()).read_to_end(&mut out).is_err());
+        // Up to 4 KiB with its CRLF is one line.
+        let fits = format!("{}5\r\nhello\r\n0\r\n\r\n", "0".repeat(4096 - 3));
+        out.clear();
+        Chunked::new(fits.as_bytes()).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"hello");
     }
 
     #[test]

@@ -102,8 +102,15 @@ pub fn entry(path: &Path) -> Result<(PathBuf, String), String> {
 }
 
 /// Standard base64 with optional `=` padding; None on any other byte.
+/// Padding, when present, must complete the last group of four, as
+/// minisign-verify (pxeinit's verifier) requires.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
+    let data = s.trim_end_matches('=');
+    let pad = s.len() - data.len();
+    if pad > 2 || (pad > 0 && !s.len().is_multiple_of(4)) {
+        return None;
+    }
+    let s = data;
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in s.bytes() {
@@ -172,6 +179,20 @@ mod test {
         assert_eq!(base64_decode("").unwrap(), b"");
         assert!(base64_decode("aGVsbG9").is_none());
         assert!(base64_decode("a b").is_none());
+        assert!(base64_decode("aGVsbG8==").is_none());
+        assert!(base64_decode("aGVsbA===").is_none());
+    }
+
+    /// Found by the `minisign_key` fuzz target (init/fuzz): a key line
+    /// with `=` after it was accepted here, so `netboot-image build
+    /// --trust-key` took a key that pxeinit (minisign-verify) refuses, and
+    /// nothing would verify at boot.
+    #[test]
+    fn padding_after_a_key_is_refused() {
+        for pad in ["=", "==", "==========="] {
+            let line = format!("RWReKJaLGi9R5K8ZHFJHxKmdZyuPvb9uZ0I5C+PCtVd7+OdJqjTH6oxR{pad}");
+            assert!(parse_public_key(&line).is_err(), "{line}");
+        }
     }
 
     #[test]
