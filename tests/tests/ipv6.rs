@@ -1,8 +1,9 @@
 //! `pxeinit boot --dry-run` over IPv6 against real servers in network
 //! namespaces: dnsmasq's router advertisements with stateless DHCPv6
 //! (`ra-stateless`) and stateful DHCPv6 ranges, both with
-//! `option6:bootfile-url`; tftpd-hpa and nginx listening on IPv6; an
-//! IPv6-only network where DHCPv4 is dead. Each ends with the MAC config
+//! `option6:bootfile-url`; radvd with ISC Kea's DHCPv6 server (stateful
+//! with Rapid Commit, and stateless), Kea's `bootfile-url`; tftpd-hpa and
+//! nginx listening on IPv6; an IPv6-only network where DHCPv4 is dead. Each ends with the MAC config
 //! chosen and the kernel and initrd byte-identical (sha256).
 
 use std::process::Command;
@@ -399,5 +400,250 @@ fn host_names_resolve_to_aaaa_records() {
         run.stderr.contains(&format!("boot.lab is {SERVER6}")),
         "{}",
         run.stderr
+    );
+}
+
+/// radvd on `srv0` advertising `fd77::/64` (on-link; SLAAC when
+/// `autonomous`) with the M flag `managed` and O=1, and a default router
+/// lifetime (IPv6 forwarding on in the server namespace, as on a router).
+fn radvd(lab: &Lab, managed: bool, autonomous: bool) {
+    let onoff = |b: bool| if b { "on" } else { "off" };
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.srv_ns,
+        "sysctl",
+        "-q",
+        "-w",
+        "net.ipv6.conf.all.forwarding=1",
+    ]);
+    let conf = lab.file(
+        "radvd.conf",
+        format!(
+            "interface {SERVER_IF} {{\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  \
+             AdvManagedFlag {};\n  AdvOtherConfigFlag on;\n  AdvDefaultLifetime 600;\n  \
+             prefix fd77::/64 {{\n    AdvOnLink on;\n    AdvAutonomous {};\n  }};\n}};\n",
+            onoff(managed),
+            onoff(autonomous)
+        ),
+    );
+    let d = lab.dir.display();
+    lab.spawn(
+        "radvd",
+        &[
+            "radvd",
+            "--nodaemon",
+            "--config",
+            &conf.to_string_lossy(),
+            "--pidfile",
+            &format!("{d}/radvd.pid"),
+            "--logmethod",
+            "stderr",
+            "--debug",
+            "1",
+        ],
+    );
+    // radvd joins ff02::2 (all routers) on srv0 once it runs.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !Command::new("ip")
+        .args(["-n", &lab.srv_ns, "-6", "maddr", "show", "dev", SERVER_IF])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("ff02::2"))
+        .unwrap_or(false)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}: radvd did not join ff02::2 in 15 s:\n{}",
+            lab.name,
+            lab.log("radvd")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// ISC Kea's DHCPv6 server (`kea-dhcp6`) on `srv0` with the `Dhcp6`
+/// members `body` (JSON text, without braces); its leases (in memory),
+/// server DUID, pid and lock files under the lab directory.
+fn kea6(lab: &Lab, body: &str) {
+    let d = lab.dir.to_string_lossy().into_owned();
+    let conf = lab.file(
+        "kea-dhcp6.conf",
+        format!(
+            r#"{{ "Dhcp6": {{
+              "interfaces-config": {{ "interfaces": [ "{SERVER_IF}" ] }},
+              "lease-database": {{ "type": "memfile", "persist": false }},
+              "server-id": {{ "type": "LL", "persist": false }},
+              "data-directory": "{d}",
+              "preferred-lifetime": 1800, "valid-lifetime": 3600,
+              "loggers": [ {{ "name": "kea-dhcp6", "output_options": [ {{ "output": "stdout" }} ], "severity": "INFO" }} ],
+              {body}
+            }} }}"#
+        ),
+    );
+    lab.spawn_env(
+        "kea",
+        &["kea-dhcp6", "-c", &conf.to_string_lossy()],
+        &[
+            ("KEA_PIDFILE_DIR", &d),
+            ("KEA_LOCKFILE_DIR", &d),
+            ("KEA_LOGGER_DESTINATION", "stdout"),
+        ],
+    );
+    wait_udp6(lab, 547);
+}
+
+/// Must show: ISC Kea's DHCPv6 server with radvd as the router. radvd
+/// advertises fd77::/64 with M=1 and no SLAAC (A=0), so pxeinit asks Kea
+/// for an address: SOLICIT with Rapid Commit, which Kea's subnet allows,
+/// so its REPLY comes at once (two messages); Kea's `bootfile-url` names
+/// tftpd-hpa on `[fd77::1]:69`.
+#[test]
+fn kea_dhcp6_radvd_managed_tftpd_hpa() {
+    let Some(lab) = Lab::new(
+        "kea_dhcp6_radvd_managed_tftpd_hpa",
+        &["kea-dhcp6", "radvd", "in.tftpd"],
+    ) else {
+        return;
+    };
+    let (klen, ilen) = (2 * 1024 * 1024 + 7, 500 * 1024 + 1);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    let root = lab.root().to_string_lossy().into_owned();
+    lab.spawn(
+        "tftpd-hpa",
+        &[
+            "in.tftpd",
+            "--foreground",
+            "--listen",
+            "--ipv6",
+            "--address",
+            &format!("[{SERVER6}]:69"),
+            "--user",
+            "root",
+            "--secure",
+            &root,
+        ],
+    );
+    wait_udp6(&lab, 69);
+    radvd(&lab, true, false);
+    kea6(
+        &lab,
+        &format!(
+            r#""subnet6": [ {{
+                "id": 1, "subnet": "fd77::/64", "interface": "{SERVER_IF}", "rapid-commit": true,
+                "pools": [ {{ "pool": "fd77::200 - fd77::2ff" }} ],
+                "option-data": [
+                  {{ "name": "bootfile-url", "data": "tftp://[{SERVER6}]/pxelinux.0" }},
+                  {{ "name": "dns-servers", "data": "{SERVER6}" }}
+                ]
+            }} ]"#
+        ),
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    assert_mac_plan_v6(&run, &k, klen, &i, ilen, "dhcpv6");
+    let l6 = &run.plan()["lease6"];
+    assert_eq!(l6["ra"]["managed"], true, "radvd's M flag");
+    assert_eq!(l6["boot_server"], SERVER6);
+    assert_eq!(l6["dns"][0], SERVER6);
+    assert_eq!(l6["prefix_len"], 64);
+    let addr = l6["address"].as_str().unwrap_or_default().to_string();
+    let n = u32::from_str_radix(addr.trim_start_matches("fd77::"), 16).unwrap_or(0);
+    assert!(
+        (0x200..=0x2ff).contains(&n),
+        "address {addr} outside Kea's pool"
+    );
+    // The default route through radvd's link-local address.
+    let router = l6["routers"][0].as_str().unwrap_or_default();
+    assert!(router.starts_with("fe80::"), "routers: {}", l6["routers"]);
+    // Rapid Commit: Kea answered the SOLICIT with its REPLY, no ADVERTISE.
+    let kea = lab.log("kea");
+    assert!(
+        kea.contains(&addr) && !run.stderr.contains("ADVERTISE of"),
+        "kea log:\n{kea}\npxeinit log:\n{}",
+        run.stderr
+    );
+    let from = run.download("images/kernel")["from"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(from, format!("tftp://[{SERVER6}]/images/kernel"));
+    eprintln!(
+        "Kea DHCPv6 (rapid commit) + radvd M=1, tftpd-hpa over IPv6: IPv6 {:.2} s, run {:.1} s",
+        l6["seconds"].as_f64().unwrap_or(0.0),
+        run.secs
+    );
+}
+
+/// Must show: radvd with a SLAAC prefix, M=0 and O=1, and Kea answering
+/// the stateless INFORMATION-REQUEST with a `bootfile-url` naming nginx on
+/// `[fd77::1]:8080`: the configs and payloads come over HTTP/IPv6.
+#[test]
+fn kea_dhcp6_radvd_stateless_nginx() {
+    let Some(lab) = Lab::new(
+        "kea_dhcp6_radvd_stateless_nginx",
+        &["kea-dhcp6", "radvd", "nginx"],
+    ) else {
+        return;
+    };
+    let (klen, ilen) = (3 * 1024 * 1024 + 1, 900 * 1024 + 5);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    lab.nginx_server(
+        &format!(
+            "    listen [{SERVER6}]:8080;\n    listen 127.0.0.1:8080;\n    root {};\n",
+            lab.root().display()
+        ),
+        8080,
+    );
+    radvd(&lab, false, true);
+    let base = format!("http://[{SERVER6}]:8080");
+    kea6(
+        &lab,
+        &format!(
+            r#""option-data": [
+                {{ "name": "bootfile-url", "data": "{base}/pxelinux.0" }},
+                {{ "name": "dns-servers", "data": "{SERVER6}" }}
+              ],
+              "subnet6": [ {{ "id": 1, "subnet": "fd77::/64", "interface": "{SERVER_IF}" }} ]"#
+        ),
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    let plan = run.plan();
+    assert_eq!(plan["family"], "ipv6", "plan:\n{}", run.stdout);
+    let l6 = &plan["lease6"];
+    assert_eq!(l6["method"], "slaac", "plan:\n{}", run.stdout);
+    assert_eq!(l6["ra"]["managed"], false);
+    assert_eq!(l6["ra"]["other"], true);
+    assert_eq!(l6["bootfile_url"], format!("{base}/pxelinux.0").as_str());
+    assert!(l6["server_id"].is_string(), "Kea sends its DUID");
+    let addr = l6["address"].as_str().unwrap_or_default();
+    assert!(
+        addr.starts_with("fd77::") && addr.ends_with(":ff:fe12:3456"),
+        "SLAAC address {addr}"
+    );
+    assert_eq!(
+        plan["config"],
+        format!("{base}/{CLIENT_MAC_CFG}").as_str(),
+        "plan:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        plan["tried"][0],
+        format!("{base}/{CLIENT_MAC_CFG}").as_str(),
+        "no hex-IP names over IPv6; plan:\n{}",
+        run.stdout
+    );
+    run.assert_download(&format!("{base}/images/kernel"), &k, klen as u64);
+    run.assert_download(&format!("{base}/images/initrd"), &i, ilen as u64);
+    eprintln!(
+        "Kea stateless DHCPv6 + radvd SLAAC, nginx over IPv6: IPv6 {:.2} s, run {:.1} s",
+        l6["seconds"].as_f64().unwrap_or(0.0),
+        run.secs
     );
 }
