@@ -384,7 +384,8 @@ impl BootContext {
             .server
             .or(named.map(IpAddr::V4))
             .or_else(|| v4.and_then(Lease::boot_server).map(IpAddr::V4))
-            .or(url_server);
+            .or(url_server)
+            .or(lease.leading_v6().and_then(|l| l.server).map(IpAddr::V6));
         let mtu = match lease.led {
             Family::V4 => mtu,
             Family::V6 => mtu.saturating_sub(IPV6_EXTRA_HEADER),
@@ -483,7 +484,9 @@ pub fn choose_interfaces(
         all.iter().filter(|i| &i.name == name).cloned().collect()
     } else if let Some(mac) = s.bootif {
         all.iter().filter(|i| i.mac == mac).cloned().collect()
-    } else if let Some(dev) = s.ip.as_ref().and_then(|i| i.device.clone()) {
+    } else if let Some(dev) = (s.ip.as_ref().and_then(|i| i.device.clone()))
+        .or_else(|| s.ip6.as_ref().and_then(|i| i.device.clone()))
+    {
         all.iter().filter(|i| i.name == dev).cloned().collect()
     } else {
         all.to_vec()
@@ -970,7 +973,7 @@ impl Link {
                 netmask: Ipv4Addr::UNSPECIFIED,
                 gateway: None,
                 v6: l6
-                    .filter(|l| l.method == dhcp6::Method::Dhcpv6)
+                    .filter(|l| l.method != dhcp6::Method::Slaac)
                     .map(|l| (l.address, l.prefix_len)),
             },
         };
@@ -1070,10 +1073,14 @@ fn get_lease(
         }
         net::link_up(&i.name).map_err(BootError::Net)?;
     }
-    if let Some(ip) = &s.ip {
+    if s.ip.is_some() || s.ip6.is_some() {
         let i = ifaces[0].clone();
         net::wait_carrier(&i.name, Duration::from_secs(5));
-        return Ok((static_lease(&i, ip).into(), i));
+        let leases = static_leases(&i, s);
+        if let Some(l6) = &leases.v6 {
+            dhcp6::configure_static(l6).map_err(|e| BootError::Dhcp(vec![e.to_string()]))?;
+        }
+        return Ok((leases, i));
     }
     let mut cfg = dhcp::Config::default();
     if let Some(l) = opts.dhcp_limit {
@@ -1086,6 +1093,7 @@ fn get_lease(
     let cfg6 = dhcp6::Config {
         limit: cfg.limit,
         uuid: cfg.uuid,
+        method: s.v6_method,
     };
     let mode = s.ipv6;
     let (tx, rx) = mpsc::channel();
@@ -1135,6 +1143,7 @@ fn leads_line(l: &Leases, iface: &net::Interface) -> String {
             match v6.method {
                 dhcp6::Method::Slaac => "SLAAC",
                 dhcp6::Method::Dhcpv6 => "DHCPv6",
+                dhcp6::Method::Static => "static",
             },
             v6.address,
             v6.prefix_len,
@@ -1208,6 +1217,17 @@ pub fn choose_lease(
         Some((Got::V4(l), i)) => Ok((l.into(), i)),
         Some((Got::V6(l), i)) => Ok((l.into(), i)),
         None => Err(BootError::Dhcp(errors)),
+    }
+}
+
+/// The leases `ip=` stands for (IPv4, `ip=[...]` IPv6, or both: then
+/// IPv4 leads, as when both families answer DHCP at once).
+pub fn static_leases(i: &net::Interface, s: &Settings) -> Leases {
+    let v4 = s.ip.as_ref().map(|ip| static_lease(i, ip));
+    Leases {
+        led: if v4.is_some() { Family::V4 } else { Family::V6 },
+        v4,
+        v6: s.ip6.as_ref().map(|ip| dhcp6::static_lease(&i.name, ip)),
     }
 }
 

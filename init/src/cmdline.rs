@@ -4,6 +4,8 @@
 //! |---|---|
 //! | `BOOTIF=01-aa-bb-cc-dd-ee-ff` | boot from the interface with this MAC (PXELINUX IPAPPEND 2 syntax) |
 //! | `ip=<client>:<server>:<gw>:<netmask>:<host>:<dev>:<autoconf>` | static address, the kernel's nfsroot syntax; `ip=dhcp` is the default |
+//! | `ip=[<client6>]:[<server6>]:[<gw6>]:<prefixlen>:<host>:<dev>:none` | static IPv6 address, dracut's bracket form (with an IPv4 `ip=` too, both are configured and IPv4 leads) |
+//! | `ip=dhcp6`, `ip=auto6`, `ip=<dev>:dhcp6` ... | IPv6 only: stateful DHCPv6 whatever the advertisement says, or SLAAC (with a stateless INFORMATION-REQUEST for option 59) |
 //! | `pxe.iface=NAME` | use only this interface |
 //! | `pxe.server=A` | TFTP server (IPv4 or IPv6 address), overriding DHCP |
 //! | `pxe.ipv6=off\|only` | IPv4 only, or IPv6 only; both in parallel by default |
@@ -24,7 +26,7 @@
 //! A numeric value that does not parse or is out of range is one warning
 //! and its default applies; an unknown `pxe.*` key is one warning too.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What to do when the boot fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,6 +76,35 @@ impl Ipv6Mode {
     }
 }
 
+/// How IPv6 gets its address (`ip=dhcp6`, `ip=auto6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum V6Method {
+    /// As the router advertisement says: SLAAC with M=0 and a SLAAC
+    /// prefix, else stateful DHCPv6 (default).
+    #[default]
+    Auto,
+    /// Stateful DHCPv6 (`ip=dhcp6`), whatever the advertisement says.
+    Dhcp6,
+    /// SLAAC only (`ip=auto6`), with a stateless INFORMATION-REQUEST for
+    /// the boot file URL.
+    Slaac,
+}
+
+/// Static IPv6 configuration from `ip=[ADDR]:[SERVER]:[GW]:PREFIXLEN:HOST:DEV:none`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticIp6 {
+    /// Client address.
+    pub client: Ipv6Addr,
+    /// Its prefix length (default 64).
+    pub prefix_len: u8,
+    /// Boot server.
+    pub server: Option<Ipv6Addr>,
+    /// Gateway (the default route; link-local or global).
+    pub gateway: Option<Ipv6Addr>,
+    /// Device.
+    pub device: Option<String>,
+}
+
 /// Static IP configuration from `ip=`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaticIp {
@@ -96,6 +127,10 @@ pub struct Settings {
     pub bootif: Option<[u8; 6]>,
     /// Static addressing.
     pub ip: Option<StaticIp>,
+    /// Static IPv6 addressing (`ip=[...]`).
+    pub ip6: Option<StaticIp6>,
+    /// `ip=dhcp6` or `ip=auto6`.
+    pub v6_method: V6Method,
     /// pxe.iface=
     pub iface: Option<String>,
     /// pxe.server=
@@ -194,6 +229,66 @@ fn ranged<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// The fields of an `ip=` value: split at colons outside brackets
+/// (dracut writes IPv6 addresses in brackets).
+fn ip_fields(v: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0u32, 0);
+    for (i, c) in v.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 => {
+                out.push(&v[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&v[start..]);
+    out
+}
+
+/// An `[ADDR]` field: `None` when empty, the reason when it is not a
+/// bracketed IPv6 address.
+fn bracketed6(what: &str, f: &str) -> Result<Option<Ipv6Addr>, String> {
+    if f.is_empty() {
+        return Ok(None);
+    }
+    f.strip_prefix('[')
+        .and_then(|f| f.strip_suffix(']'))
+        .and_then(|a| a.parse().ok())
+        .map(Some)
+        .ok_or_else(|| format!("{what} {f:?} is not an IPv6 address in brackets"))
+}
+
+/// The static IPv6 form, `[ADDR]:[SERVER]:[GW]:PREFIXLEN:HOST:DEV:none`
+/// (empty fields and fewer of them allowed); the reason, one phrase, when
+/// a field does not parse.
+fn static_ip6(f: &[&str]) -> Result<StaticIp6, String> {
+    let field = |i: usize| f.get(i).copied().unwrap_or("");
+    let client =
+        bracketed6("the address", field(0))?.ok_or_else(|| "no client address".to_string())?;
+    let prefix_len = match field(3) {
+        "" => 64,
+        p => p
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=128).contains(n))
+            .ok_or_else(|| format!("prefix length {p:?} is not 1 to 128"))?,
+    };
+    if !matches!(field(6), "" | "none" | "off" | "static") {
+        return Err(format!("method {:?} is not none", field(6)));
+    }
+    Ok(StaticIp6 {
+        client,
+        prefix_len,
+        server: bracketed6("the server", field(1))?,
+        gateway: bracketed6("the gateway", field(2))?,
+        device: Some(field(5)).filter(|d| !d.is_empty()).map(str::to_string),
+    })
+}
+
 /// Is `s` a CCW bus id like `0.0.0005`?
 pub fn is_ccw_busid(s: &str) -> bool {
     let p: Vec<&str> = s.split('.').collect();
@@ -219,10 +314,44 @@ pub fn parse(line: &str) -> Settings {
                 }
             }
             "ip" => {
-                if matches!(v, "dhcp" | "on" | "any" | "") {
+                let f = ip_fields(v);
+                // `ip=dhcp`, `ip=dhcp6`, `ip=eth0:auto6`, and the method
+                // in the seventh field of the long form.
+                let dev = match f.len() {
+                    2 => f.first(),
+                    _ => f.get(5),
+                }
+                .filter(|d| !d.is_empty());
+                let method = match f.len() {
+                    1 | 2 => f.last().copied(),
+                    _ => f.get(6).copied(),
+                }
+                .unwrap_or("");
+                if matches!(method, "dhcp" | "on" | "any" | "dhcp6" | "auto6")
+                    || (f.len() == 1 && method.is_empty())
+                {
+                    match method {
+                        "dhcp6" | "auto6" => {
+                            s.ipv6 = Ipv6Mode::Only;
+                            s.v6_method = match method {
+                                "dhcp6" => V6Method::Dhcp6,
+                                _ => V6Method::Slaac,
+                            };
+                        }
+                        _ => {}
+                    }
+                    if let Some(d) = dev {
+                        s.iface.get_or_insert_with(|| d.to_string());
+                    }
                     continue;
                 }
-                let f: Vec<&str> = v.split(':').collect();
+                if f.first().is_some_and(|c| c.starts_with('[')) {
+                    match static_ip6(&f) {
+                        Ok(ip6) => s.ip6 = Some(ip6),
+                        Err(why) => s.warnings.push(format!("ip={v}: {why}; using DHCP")),
+                    }
+                    continue;
+                }
                 match f.first().and_then(|c| parse_ip(c)) {
                     Some(client) => {
                         s.ip = Some(StaticIp {
@@ -407,6 +536,83 @@ mod test {
         }
         let s = parse("pxe.maxsize=1G pxe.minrte=1");
         assert_eq!(s.warnings, ["unknown option pxe.minrte=1 ignored"]);
+    }
+
+    /// dracut's bracket form for a static IPv6 address, and `ip=dhcp6`,
+    /// `ip=auto6`.
+    #[test]
+    fn static_ipv6_and_dhcp6_auto6() {
+        let s = parse("ip=[2001:db8::10]::[2001:db8::1]:64:host:eth0:none");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(s.ip, None);
+        assert_eq!(
+            s.ip6,
+            Some(StaticIp6 {
+                client: "2001:db8::10".parse().unwrap(),
+                prefix_len: 64,
+                server: None,
+                gateway: Some("2001:db8::1".parse().unwrap()),
+                device: Some("eth0".into()),
+            })
+        );
+        assert_eq!(s.ipv6, Ipv6Mode::Both);
+        let ip6 = parse("ip=[fd77::10]:[fd77::1]:[fe80::1]:56").ip6.unwrap();
+        assert_eq!(ip6.server, Some("fd77::1".parse().unwrap()));
+        assert_eq!(ip6.gateway, Some("fe80::1".parse().unwrap()));
+        assert_eq!((ip6.prefix_len, ip6.device), (56, None));
+        assert_eq!(parse("ip=[fd77::10]").ip6.unwrap().prefix_len, 64);
+        // Both families static: both kept.
+        let s = parse("ip=10.0.0.5:10.0.0.1::255.255.255.0::eth0:none ip=[fd77::10]::::eth0:none");
+        assert!(s.ip.is_some() && s.ip6.is_some(), "{s:?}");
+        for (v, why) in [
+            (
+                "[fd77::zz]::::eth0:none",
+                "the address \"[fd77::zz]\" is not an IPv6 address in brackets",
+            ),
+            (
+                "[fd77::10]:fd77::1",
+                "the server \"fd77\" is not an IPv6 address in brackets",
+            ),
+            (
+                "[fd77::10]::[10.0.0.1]",
+                "the gateway \"[10.0.0.1]\" is not an IPv6 address in brackets",
+            ),
+            ("[fd77::10]:::129", "prefix length \"129\" is not 1 to 128"),
+            ("[fd77::10]:::64:h:eth0:ibft", "method \"ibft\" is not none"),
+            (
+                "[]",
+                "the address \"[]\" is not an IPv6 address in brackets",
+            ),
+            (
+                "[fd77::10",
+                "the address \"[fd77::10\" is not an IPv6 address in brackets",
+            ),
+        ] {
+            let s = parse(&format!("ip={v}"));
+            assert_eq!(s.ip6, None, "{v}");
+            assert_eq!(s.warnings, [format!("ip={v}: {why}; using DHCP")], "{v}");
+        }
+        let s = parse("ip=dhcp6");
+        assert_eq!((s.ipv6, s.v6_method), (Ipv6Mode::Only, V6Method::Dhcp6));
+        assert!(s.warnings.is_empty() && s.ip.is_none() && s.ip6.is_none());
+        let s = parse("ip=auto6");
+        assert_eq!((s.ipv6, s.v6_method), (Ipv6Mode::Only, V6Method::Slaac));
+        let s = parse("ip=eth1:dhcp6");
+        assert_eq!((s.ipv6, s.iface.as_deref()), (Ipv6Mode::Only, Some("eth1")));
+        let s = parse("ip=eth1:auto6 pxe.iface=eth0");
+        assert_eq!(
+            (s.v6_method, s.iface.as_deref()),
+            (V6Method::Slaac, Some("eth0"))
+        );
+        let s = parse("ip=:::::eth2:dhcp6");
+        assert_eq!(
+            (s.v6_method, s.iface.as_deref()),
+            (V6Method::Dhcp6, Some("eth2"))
+        );
+        let s = parse("ip=dhcp");
+        assert_eq!((s.ipv6, s.v6_method), (Ipv6Mode::Both, V6Method::Auto));
+        assert!(s.warnings.is_empty());
+        assert_eq!(parse("ip=").warnings.len(), 0);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! /proc/net/if_inet6, routes from /proc/net/ipv6_route (pure parsers,
 //! tested), waiting for a usable (DAD-completed) address, and adding an
 //! address by the classic `SIOCSIFADDR` ioctl on an `AF_INET6` socket (a
-//! DHCPv6-assigned address; SLAAC addresses the kernel makes itself).
+//! DHCPv6-assigned or static address; SLAAC addresses the kernel makes
+//! itself) and a default route by `SIOCADDRT` (a static gateway).
 //!
 //! Every `unsafe` block here says why it is sound (`SAFETY:`).
 
@@ -283,6 +284,77 @@ pub fn add_address(name: &str, addr: Ipv6Addr, prefix_len: u8) -> Result<(), Net
         let e = io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EEXIST) {
             return Err(err("SIOCSIFADDR (IPv6 address)")(e));
+        }
+    }
+    Ok(())
+}
+
+/// `struct in6_rtmsg` (linux/ipv6_route.h), the argument of `SIOCADDRT`
+/// on an `AF_INET6` socket (the libc crate's has private fields).
+#[repr(C)]
+struct In6Rtmsg {
+    dst: libc::in6_addr,
+    src: libc::in6_addr,
+    gateway: libc::in6_addr,
+    kind: u32,
+    dst_len: u16,
+    src_len: u16,
+    metric: u32,
+    info: libc::c_ulong,
+    flags: u32,
+    ifindex: libc::c_int,
+}
+
+/// Add a default route through `gateway` on `name` (`SIOCADDRT` on an
+/// `AF_INET6` socket; a link-local gateway is reached on `name`). A route
+/// that is already there is not an error.
+pub fn add_default_route(name: &str, gateway: Ipv6Addr) -> Result<(), NetError> {
+    let err = |what: &'static str| {
+        move |err: io::Error| NetError {
+            interface: name.to_string(),
+            what,
+            err,
+        }
+    };
+    let index = ifindex(name).ok_or_else(|| {
+        err("ifindex")(io::Error::new(io::ErrorKind::NotFound, "no such interface"))
+    })?;
+    let fd = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet6,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| err("socket")(io::Error::from(e)))?;
+    let any = libc::in6_addr { s6_addr: [0; 16] };
+    let mut rt = In6Rtmsg {
+        dst: any,
+        src: any,
+        gateway: libc::in6_addr {
+            s6_addr: gateway.octets(),
+        },
+        kind: 0,
+        dst_len: 0,
+        src_len: 0,
+        metric: 1,
+        info: 0,
+        flags: u32::from(libc::RTF_UP | libc::RTF_GATEWAY),
+        ifindex: index as libc::c_int,
+    };
+    // SAFETY: SIOCADDRT on an AF_INET6 socket takes a struct in6_rtmsg;
+    // `rt` has its layout (repr(C), the same fields in the same order),
+    // is fully initialised, holds no pointers, and lives across the call.
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::SIOCADDRT as _,
+            (&mut rt as *mut In6Rtmsg).cast::<libc::c_void>(),
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(err("SIOCADDRT (IPv6 default route)")(e));
         }
     }
     Ok(())

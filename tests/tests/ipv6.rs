@@ -647,3 +647,67 @@ fn kea_dhcp6_radvd_stateless_nginx() {
         run.secs
     );
 }
+
+/// A static IPv6 address on the command line in dracut's bracket form,
+/// `ip=[fd77::10]:[fd77::1]:[fd77::1]:64::pxc0:none`: no DHCP server
+/// at all; the address and the default route on `pxc0`, the boot server
+/// from the second field, tftpd-hpa over IPv6.
+#[test]
+fn static_ipv6_from_the_command_line() {
+    let Some(lab) = Lab::new("static_ipv6_from_the_command_line", &["in.tftpd"]) else {
+        return;
+    };
+    let (klen, ilen) = (1024 * 1024 + 3, 100 * 1024 + 7);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    let root = lab.root().to_string_lossy().into_owned();
+    lab.spawn(
+        "tftpd-hpa",
+        &[
+            "in.tftpd",
+            "--foreground",
+            "--listen",
+            "--ipv6",
+            "--address",
+            &format!("[{SERVER6}]:69"),
+            "--user",
+            "root",
+            "--secure",
+            &root,
+        ],
+    );
+    wait_udp6(&lab, 69);
+    let run = lab.pxeinit(
+        &[
+            "--append-cmdline",
+            &format!("ip=[fd77::10]:[{SERVER6}]:[{SERVER6}]:64::{CLIENT_IF}:none"),
+            "--timeout",
+            "30",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_mac_plan_v6(&run, &k, klen, &i, ilen, "static");
+    let plan = run.plan();
+    assert_eq!(plan["lease"], serde_json::Value::Null);
+    assert_eq!(plan["lease6"]["address"], "fd77::10");
+    assert_eq!(plan["lease6"]["boot_server"], SERVER6);
+    let routes = Command::new("ip")
+        .args(["-n", &lab.cli_ns, "-6", "route", "show", "default"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        routes.contains(&format!("default via {SERVER6} dev {CLIENT_IF}")),
+        "routes: {routes}"
+    );
+    let dhcp = plan["phases"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["phase"] == "dhcp"))
+        .and_then(|p| p["seconds"].as_f64())
+        .unwrap_or(f64::MAX);
+    assert!(dhcp < 5.0, "the address took {dhcp:.2} s");
+    eprintln!(
+        "static IPv6 from ip=[...]: address in {dhcp:.2} s (DAD), run {:.1} s",
+        run.secs
+    );
+}

@@ -31,13 +31,19 @@ impl Network for FakeNet {
     fn lease(
         &mut self,
         candidates: &[net::Interface],
-        _: &Options,
+        o: &Options,
     ) -> Result<(Leases, net::Interface), BootError> {
         if self.dhcp_fails {
             return Err(BootError::Dhcp(vec![]));
         }
         if let Some(url) = self.v6_url {
             return Ok((lease6(url).into(), candidates[0].clone()));
+        }
+        if o.settings.ip.is_some() || o.settings.ip6.is_some() {
+            return Ok((
+                static_leases(&candidates[0], &o.settings),
+                candidates[0].clone(),
+            ));
         }
         let ip = StaticIp {
             client: Ipv4Addr::new(10, 0, 2, 15),
@@ -181,6 +187,7 @@ fn lease6(url: &str) -> Lease6 {
         client_id: dhcp6::wire::duid_ll(&MAC),
         bootfile_url: Some(url.into()),
         bootfile_params: vec![],
+        server: None,
         ra_flags: Some((false, false)),
         elapsed: Duration::from_millis(1500),
     }
@@ -468,6 +475,79 @@ fn ipappend_1_over_ipv6_reaches_the_target() {
         "console=ttysclp0 ip=[fec0::5254:ff:fe12:3456]:[fec0::2]:[fe80::2]:64:::none \
          BOOTIF=01-52-54-00-12-34-56"
     );
+}
+
+/// `ip=[ADDR]:[SERVER]:[GW]:PREFIXLEN:HOST:DEV:none` on the command
+/// line: a static IPv6 lease whose boot server is the second field (or
+/// `pxe.server=`); the lookup has no hex-IP names; IPAPPEND 1 passes the
+/// same addresses on. With an IPv4 `ip=` too, IPv4 leads.
+#[test]
+fn static_ipv6_from_the_command_line() {
+    let mut o = opts();
+    o.settings =
+        crate::cmdline::parse("ip=[2001:db8::10]:[2001:db8::2]:[2001:db8::1]:64:host:eth0:none");
+    let l = static_leases(&iface(), &o.settings);
+    assert_eq!(l.led, Family::V6);
+    assert!(l.v4.is_none());
+    let c = BootContext::new(l, iface(), 1500, &o, &net_ok());
+    assert_eq!(c.server, Some("2001:db8::2".parse().unwrap()));
+    assert_eq!(
+        pxecfg::probe_paths(&c.info),
+        [MAC_CFG, "pxelinux.cfg/default"]
+    );
+    assert_eq!(c.info.gateway6, Some("2001:db8::1".parse().unwrap()));
+    assert_eq!(c.downloader.tftp.blksize, 1448);
+    let j = c.lease.v6.as_ref().unwrap().to_json();
+    assert_eq!(j["method"], "static");
+    assert_eq!(j["boot_server"], "2001:db8::2");
+    assert_eq!(j["address"], "2001:db8::10");
+    assert_eq!(j["routers"][0], "2001:db8::1");
+    // The whole pipeline: the config from that server, IPAPPEND 1.
+    let mut srv = FakeServer::with(&[(
+        MAC_CFG,
+        "DEFAULT l\nLABEL l\n KERNEL linux\n APPEND console=ttysclp0\n IPAPPEND 1\n",
+    )]);
+    let p = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
+    assert_eq!(p.to_json()["family"], "ipv6");
+    assert_eq!(
+        srv.loaded[0].1,
+        "console=ttysclp0 ip=[2001:db8::10]:[2001:db8::2]:[2001:db8::1]:64:::none"
+    );
+    // No server field: pxe.server= names it; without either, only full
+    // URLs (a pxe.config= URL) can be fetched.
+    o.settings = crate::cmdline::parse("ip=[2001:db8::10]::::eth0:none pxe.server=2001:db8::5");
+    let c = BootContext::new(
+        static_leases(&iface(), &o.settings),
+        iface(),
+        1500,
+        &o,
+        &net_ok(),
+    );
+    assert_eq!(c.server, Some("2001:db8::5".parse().unwrap()));
+    o.settings = crate::cmdline::parse(
+        "ip=[2001:db8::10] pxe.config=http://[2001:db8::7]:8080/s390x/boot.cfg",
+    );
+    let c = BootContext::new(
+        static_leases(&iface(), &o.settings),
+        iface(),
+        1500,
+        &o,
+        &net_ok(),
+    );
+    assert_eq!(c.server, None);
+    assert_eq!(
+        pxecfg::probe_paths(&c.info)[0],
+        "http://[2001:db8::7]:8080/s390x/boot.cfg"
+    );
+    // Both families static: IPv4 leads, the IPv6 lease comes along.
+    o.settings = crate::cmdline::parse(
+        "ip=10.0.0.5:10.0.0.1::255.255.255.0::eth0:none ip=[2001:db8::10]:[2001:db8::2]",
+    );
+    let l = static_leases(&iface(), &o.settings);
+    assert_eq!(l.led, Family::V4);
+    assert!(l.v6.is_some());
+    let c = BootContext::new(l, iface(), 1500, &o, &net_ok());
+    assert_eq!(c.server, Some(Ipv4Addr::new(10, 0, 0, 1).into()));
 }
 
 fn v4_lease() -> Lease {

@@ -45,6 +45,7 @@ use log::{debug, info, warn};
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn6};
 use wire::{opt, MessageType, Repr};
 
+use crate::cmdline::{StaticIp6, V6Method};
 use crate::{net6, ra};
 
 /// The DHCPv6 client port.
@@ -98,6 +99,9 @@ pub struct Config {
     pub limit: Duration,
     /// Machine UUID: the DUID is DUID-UUID when known.
     pub uuid: Option<[u8; 16]>,
+    /// SLAAC or DHCPv6 as the advertisement says, or one of them
+    /// (`ip=auto6`, `ip=dhcp6`).
+    pub method: V6Method,
 }
 
 impl Default for Config {
@@ -105,6 +109,7 @@ impl Default for Config {
         Config {
             limit: Duration::from_secs(60),
             uuid: None,
+            method: V6Method::Auto,
         }
     }
 }
@@ -116,6 +121,8 @@ pub enum Method {
     Slaac,
     /// A DHCPv6 IA_NA address.
     Dhcpv6,
+    /// `ip=[ADDR]:...` on the command line.
+    Static,
 }
 
 impl Method {
@@ -123,6 +130,7 @@ impl Method {
         match self {
             Method::Slaac => "slaac",
             Method::Dhcpv6 => "dhcpv6",
+            Method::Static => "static",
         }
     }
 }
@@ -152,6 +160,9 @@ pub struct Lease6 {
     pub bootfile_url: Option<String>,
     /// Boot file parameters (option 60).
     pub bootfile_params: Vec<String>,
+    /// The boot server from `ip=` (static addressing; over DHCPv6 it is
+    /// option 59's host).
+    pub server: Option<Ipv6Addr>,
     /// The advertisement's M and O flags, when one came.
     pub ra_flags: Option<(bool, bool)>,
     /// Time from the start to the usable address.
@@ -261,9 +272,12 @@ impl BootUrl {
 }
 
 impl Lease6 {
-    /// The boot server named by option 59, if its host is an address.
+    /// The boot server named by option 59, if its host is an address,
+    /// else the one from `ip=`.
     pub fn boot_server(&self) -> Option<IpAddr> {
-        self.boot_url().and_then(|u| u.ip)
+        self.boot_url()
+            .and_then(|u| u.ip)
+            .or(self.server.map(IpAddr::V6))
     }
 
     /// Option 59 parsed, when it is a URL pxeinit can use.
@@ -813,11 +827,15 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease6, Dhcp
     let ra = advert.as_ref().map(|(_, a)| a);
     let client = Client::open(interface, ifindex, duid(cfg.uuid.as_ref(), &mac))?;
     let slaac = ra.and_then(ra::Advert::slaac_prefix).cloned();
-    let managed = ra.is_none_or(|a| a.managed) || slaac.is_none();
+    let managed = match cfg.method {
+        V6Method::Auto => ra.is_none_or(|a| a.managed) || slaac.is_none(),
+        V6Method::Dhcp6 => true,
+        V6Method::Slaac => false,
+    };
     let mut lease = if managed {
         match stateful(&client, ra, until) {
             Ok(l) => Some(l),
-            Err(e) if slaac.is_some() => {
+            Err(e) if slaac.is_some() && cfg.method == V6Method::Auto => {
                 warn!("{e}; using the SLAAC address instead");
                 None
             }
@@ -856,7 +874,7 @@ pub fn lease(interface: &str, mac: [u8; 6], cfg: &Config) -> Result<Lease6, Dhcp
         "dhcp6: {} {}/{} on {interface}{}",
         match lease.method {
             Method::Slaac => "SLAAC address",
-            Method::Dhcpv6 => "lease",
+            Method::Dhcpv6 | Method::Static => "lease",
         },
         lease.address,
         lease.prefix_len,
@@ -881,9 +899,41 @@ fn from_reply(interface: &str, r: Option<&Repr>, client_id: &[u8], method: Metho
         client_id: client_id.to_vec(),
         bootfile_url: r.and_then(Repr::bootfile_url),
         bootfile_params: r.map(Repr::bootfile_params).unwrap_or_default(),
+        server: None,
         ra_flags: None,
         elapsed: Duration::ZERO,
     }
+}
+
+/// The lease `ip=[ADDR]:[SERVER]:[GW]:PREFIXLEN:...` stands for on
+/// `interface`.
+pub fn static_lease(interface: &str, ip: &StaticIp6) -> Lease6 {
+    Lease6 {
+        address: ip.client,
+        prefix_len: ip.prefix_len,
+        routers: ip.gateway.into_iter().collect(),
+        server: ip.server,
+        ..from_reply(interface, None, &[], Method::Static)
+    }
+}
+
+/// Put a static lease on its interface: the address, and the default
+/// route through its gateway; then wait for duplicate address detection.
+pub fn configure_static(l: &Lease6) -> Result<(), Dhcp6Error> {
+    let iface = &l.interface;
+    let io = |what: &'static str| {
+        move |e: crate::net::NetError| Dhcp6Error::Io {
+            interface: iface.clone(),
+            what,
+            err: e.err,
+        }
+    };
+    net6::add_address(iface, l.address, l.prefix_len).map_err(io("add the ip= address"))?;
+    wait_usable(iface, l.address)?;
+    for gw in &l.routers {
+        net6::add_default_route(iface, *gw).map_err(io("add the ip= default route"))?;
+    }
+    Ok(())
 }
 
 /// The stateful exchange, then the address on the interface.
