@@ -220,6 +220,13 @@ pub trait Network {
 pub trait Fetcher {
     /// One config file.
     fn config(&mut self, ctx: &BootContext, path: &str) -> Result<(Vec<u8>, Transfer), FetchError>;
+    /// The boot file, when it is at most [`BOOT_FILE_CONFIG_MAX`] bytes
+    /// (a boot image is refused on its announced size, or cut there), to
+    /// see whether it is a PXELINUX config ([`boot_file_config`]); `None`
+    /// when it is larger or cannot be fetched.
+    fn boot_file_head(&mut self, ctx: &BootContext, path: &str) -> Option<Vec<u8>> {
+        self.config(ctx, path).ok().map(|(v, _)| v)
+    }
     /// Download the kernel and initrds; each download is appended to
     /// `downloads`.
     fn download(
@@ -552,6 +559,30 @@ impl pxecfg::Fetch for Lookup<'_> {
     }
 }
 
+/// The largest boot file (option 59) that is looked at as a possible
+/// PXELINUX config: configs are small, boot images are megabytes.
+pub const BOOT_FILE_CONFIG_MAX: u64 = 64 * 1024;
+
+/// Whether IPv6's boot file (option 59) is a PXELINUX config rather than
+/// a boot image: its first line starts with `# pxelinux`, as the s390-ccw
+/// firmware checks before it loads a boot file. Then it is the config,
+/// and no lookup is made (as with `pxe.config=`): the name to give
+/// [`pxecfg::ClientInfo::config_file`], relative to the path prefix (the
+/// file's directory) or a full URL.
+pub fn boot_file_config(ctx: &BootContext, fetcher: &mut dyn Fetcher) -> Option<String> {
+    ctx.lease.leading_v6()?.bootfile_url.as_ref()?;
+    let file = ctx.info.bootfile.as_deref()?;
+    let head = fetcher.boot_file_head(ctx, file)?;
+    if !head.starts_with(b"# pxelinux") {
+        return None;
+    }
+    info!("option 59 names a PXELINUX config (its first line is # pxelinux): {file}, no lookup");
+    Some(match pxecfg::is_url(file) {
+        true => file.to_string(),
+        false => file.rsplit('/').next().unwrap_or(file).to_string(),
+    })
+}
+
 /// Stage 4: the config lookup. With `pxe.config=`, that file and nothing
 /// else (it is also option 209, so the probe list starts with it).
 pub fn find_config(
@@ -560,10 +591,24 @@ pub fn find_config(
     fetcher: &mut dyn Fetcher,
     downloads: &mut Vec<(String, Transfer)>,
 ) -> Result<pxecfg::Resolution, BootError> {
-    let only = settings
-        .config
-        .as_ref()
-        .and_then(|_| pxecfg::probe_paths(&ctx.info).into_iter().next());
+    let boot_cfg = match settings.config {
+        Some(_) => None,
+        None => boot_file_config(ctx, fetcher),
+    };
+    let with_boot_cfg;
+    let info = match &boot_cfg {
+        Some(name) => {
+            with_boot_cfg = pxecfg::ClientInfo {
+                config_file: Some(name.clone()),
+                ..ctx.info.clone()
+            };
+            &with_boot_cfg
+        }
+        None => &ctx.info,
+    };
+    let only = (settings.config.is_some() || boot_cfg.is_some())
+        .then(|| pxecfg::probe_paths(info).into_iter().next())
+        .flatten();
     if let Some(c) = &settings.config {
         info!("config from pxe.config={c}");
     }
@@ -578,7 +623,7 @@ pub fn find_config(
     let ropts = pxecfg::ResolveOptions {
         label: settings.label.clone(),
     };
-    let result = pxecfg::resolve(&ctx.info, &mut lookup, &ropts);
+    let result = pxecfg::resolve(info, &mut lookup, &ropts);
     downloads.append(&mut lookup.log);
     if let Some(e) = lookup.refused.take() {
         return Err(BootError::Fetch(e));
@@ -883,6 +928,20 @@ impl Network for System {
 impl Fetcher for System {
     fn config(&mut self, ctx: &BootContext, path: &str) -> Result<(Vec<u8>, Transfer), FetchError> {
         ctx.downloader.fetch_vec(path)
+    }
+
+    fn boot_file_head(&mut self, ctx: &BootContext, path: &str) -> Option<Vec<u8>> {
+        let mut dl = ctx.downloader.clone();
+        dl.limits.max_size = Some(BOOT_FILE_CONFIG_MAX);
+        dl.sha256 = false;
+        let mut v = Vec::new();
+        match dl.fetch_into(path, &mut v) {
+            Ok(_) => Some(v),
+            Err(e) => {
+                log::debug!("boot file {path} is not a config: {e}");
+                None
+            }
+        }
     }
 
     fn download(

@@ -161,6 +161,9 @@ fn dnsmasq_ra_stateless_tftp() {
     };
     let (klen, ilen) = (3 * 1024 * 1024 + 17, 700 * 1024 + 3);
     let (k, i) = mac_config(&lab, klen, ilen);
+    // The boot file is a boot image (8 MiB): looked at as a possible
+    // config, it is refused on its announced size, not downloaded.
+    lab.put("pxelinux.0", pattern(8 << 20, 5));
     server_ipv6(&lab);
     dnsmasq6(
         &lab,
@@ -171,7 +174,7 @@ fn dnsmasq_ra_stateless_tftp() {
         &[],
     );
     let run = lab.pxeinit(
-        &["--ipv6", "only", "--timeout", "30"],
+        &["--ipv6", "only", "--timeout", "30", "--debug"],
         Duration::from_secs(90),
     );
     assert_mac_plan_v6(&run, &k, klen, &i, ilen, "slaac");
@@ -188,6 +191,12 @@ fn dnsmasq_ra_stateless_tftp() {
         .as_str()
         .unwrap_or_default();
     assert_eq!(from, format!("tftp://[{SERVER6}]/images/kernel"));
+    assert!(
+        run.stderr.contains("boot file pxelinux.0 is not a config")
+            && run.stderr.contains("announces 8388608 bytes (tsize)"),
+        "the 8 MiB pxelinux.0 was not refused on its size:\n{}",
+        run.stderr
+    );
     eprintln!("dnsmasq ra-stateless over TFTP/IPv6: {:.1} s", run.secs);
 }
 
@@ -710,4 +719,54 @@ fn static_ipv6_from_the_command_line() {
         "static IPv6 from ip=[...]: address in {dhcp:.2} s (DAD), run {:.1} s",
         run.secs
     );
+}
+
+/// Must show: option 59 naming a PXELINUX config rather than a boot
+/// image (`tftp://[fd77::1]/s390x/boot.cfg`, whose first line is
+/// `# pxelinux`, as the s390-ccw firmware checks): that file is the
+/// config, no lookup is made, and its relative paths are under its
+/// directory `s390x/`.
+#[test]
+fn option_59_naming_a_pxelinux_config() {
+    let Some(lab) = Lab::new("option_59_naming_a_pxelinux_config", &["dnsmasq"]) else {
+        return;
+    };
+    let (klen, ilen) = (1024 * 1024 + 1, 64 * 1024 + 3);
+    let k = lab.put_random("s390x/images/kernel", klen, 31);
+    let i = lab.put_random("s390x/images/initrd", ilen, 32);
+    lab.put(
+        "s390x/boot.cfg",
+        "# pxelinux\nDEFAULT cfg59\nLABEL cfg59\n  KERNEL images/kernel\n  INITRD images/initrd\n  APPEND from=option59\n",
+    );
+    lab.put(
+        &format!("s390x/{CLIENT_MAC_CFG}"),
+        "DEFAULT wrong\nLABEL wrong\n  KERNEL no-such-kernel\n",
+    );
+    server_ipv6(&lab);
+    dnsmasq6(
+        &lab,
+        "::,constructor:srv0,ra-stateless,64,1h",
+        &format!("tftp://[{SERVER6}]/s390x/boot.cfg"),
+        true,
+        false,
+        &[],
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    let plan = run.plan();
+    assert_eq!(plan["family"], "ipv6", "plan:\n{}", run.stdout);
+    assert_eq!(plan["config"], "s390x/boot.cfg", "plan:\n{}", run.stdout);
+    assert_eq!(plan["tried"], serde_json::json!(["s390x/boot.cfg"]));
+    assert_eq!(plan["label"], "cfg59");
+    assert_eq!(plan["append"], "from=option59");
+    run.assert_download("s390x/images/kernel", &k, klen as u64);
+    run.assert_download("s390x/images/initrd", &i, ilen as u64);
+    assert!(
+        run.stderr.contains("option 59 names a PXELINUX config"),
+        "{}",
+        run.stderr
+    );
+    eprintln!("option 59 naming a config: {:.1} s", run.secs);
 }

@@ -550,6 +550,68 @@ fn static_ipv6_from_the_command_line() {
     assert_eq!(c.server, Some(Ipv4Addr::new(10, 0, 0, 1).into()));
 }
 
+/// Option 59 naming a PXELINUX config (first line `# pxelinux`, as the
+/// firmware checks) rather than a boot image: that file is the config,
+/// no lookup; relative paths in it are under its directory. A boot file
+/// that is not a config, `pxe.config=`, or an IPv4 lease: the usual
+/// lookup.
+#[test]
+fn option_59_naming_a_config_is_the_config() {
+    let cfg = "# pxelinux\nDEFAULT l\nLABEL l\n KERNEL images/linux\n APPEND from=59\n";
+    let wrong = "DEFAULT w\nLABEL w\n KERNEL wrong\n";
+    let files = [
+        ("s390x/boot.cfg", cfg),
+        ("s390x/pxelinux.0", "\x7fELF not a config"),
+        ("s390x/pxelinux.cfg/01-52-54-00-12-34-56", wrong),
+        (MAC_CFG, wrong),
+    ];
+    let mut o = opts();
+    o.dry_run = true;
+    let mut srv = FakeServer::with(&files);
+    let url = "tftp://[2001:db8::1]/s390x/boot.cfg";
+    let p = boot(&o, &mut net_v6(url), &mut srv, vec![]).unwrap();
+    assert_eq!(p.resolution.config.as_deref(), Some("s390x/boot.cfg"));
+    assert_eq!(p.resolution.tried, ["s390x/boot.cfg"]);
+    assert_eq!(
+        srv.loaded,
+        [("s390x/images/linux".into(), "from=59".into())]
+    );
+    assert_eq!(
+        srv.asked,
+        ["s390x/boot.cfg", "s390x/boot.cfg", "s390x/images/linux"]
+    );
+    // Over HTTP the config is the URL; its directory is the prefix.
+    let url = "http://[2001:db8::1]:8080/s390x/boot.cfg";
+    let mut srv = FakeServer::with(&[(url, cfg)]);
+    let p = boot(&o, &mut net_v6(url), &mut srv, vec![]).unwrap();
+    assert_eq!(p.resolution.config.as_deref(), Some(url));
+    assert_eq!(
+        srv.loaded[0].0,
+        "http://[2001:db8::1]:8080/s390x/images/linux"
+    );
+    // A boot image: the lookup as usual, under its directory.
+    let mut srv = FakeServer::with(&files);
+    let url = "tftp://[2001:db8::1]/s390x/pxelinux.0";
+    let p = boot(&o, &mut net_v6(url), &mut srv, vec![]).unwrap();
+    assert_eq!(
+        p.resolution.config.as_deref(),
+        Some("s390x/pxelinux.cfg/01-52-54-00-12-34-56")
+    );
+    assert_eq!(srv.asked[0], "s390x/pxelinux.0");
+    // pxe.config= decides: the boot file is not looked at.
+    let mut srv = FakeServer::with(&[("s390x/boot.cfg", cfg), ("s390x/other.cfg", wrong)]);
+    let mut o2 = o.clone();
+    o2.settings.config = Some("other.cfg".into());
+    let url = "tftp://[2001:db8::1]/s390x/boot.cfg";
+    let p = boot(&o2, &mut net_v6(url), &mut srv, vec![]).unwrap();
+    assert_eq!(p.resolution.config.as_deref(), Some("s390x/other.cfg"));
+    assert_eq!(srv.asked[0], "s390x/other.cfg");
+    // Over IPv4 the boot file is never looked at.
+    let mut srv = FakeServer::with(&[(MAC_CFG, cfg)]);
+    boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
+    assert_eq!(srv.asked[0], MAC_CFG);
+}
+
 fn v4_lease() -> Lease {
     let ip = StaticIp {
         client: Ipv4Addr::new(10, 0, 2, 15),
