@@ -7,9 +7,11 @@
 //! 3. [`BootContext::new`]: the lease and the settings → the boot server,
 //!    the downloader and the client facts the lookup uses.
 //! 4. [`find_config`]: the context and a config source → the
-//!    [`pxecfg::Resolution`] (with `pxe.config=`, that file only).
+//!    [`pxecfg::Resolution`] (with `pxe.config=`, that file only); or,
+//!    with `pxe.location=`/`pxe.kernel=`, [`find_tree`]: the install tree
+//!    there, detected, as the resolution to boot (no config at all).
 //! 5. [`choose`]: the resolution and the [`Console`] → what the operator
-//!    picked at the prompt, or the unattended choice.
+//!    picked at the prompt, or the unattended choice (not for a tree).
 //! 6. [`load`]: the chosen action and the [`Fetcher`] → the [`Next`] step,
 //!    falling back to the config's ONERROR once when the kernel cannot be
 //!    downloaded or loaded.
@@ -63,6 +65,8 @@ pub enum BootError {
     NothingToBoot(String),
     /// A download failed.
     Fetch(FetchError),
+    /// The install tree of `pxe.location=` is not found or is refused.
+    Tree(crate::tree::TreeError),
     /// kexec failed.
     Kexec(kexec::KexecError),
 }
@@ -83,6 +87,7 @@ impl fmt::Display for BootError {
             BootError::ConfigServer(s) => write!(f, "config lookup failed: {s}"),
             BootError::NothingToBoot(s) => write!(f, "nothing to boot: {s}"),
             BootError::Fetch(e) => write!(f, "download failed: {e}"),
+            BootError::Tree(e) => write!(f, "install tree {e}"),
             BootError::Kexec(e) => write!(f, "{e}"),
         }
     }
@@ -141,6 +146,9 @@ pub struct Prepared {
     /// DHCP option 211 (PXELINUX reboot time, seconds), for the failure
     /// policy of later attempts.
     pub reboot_time: Option<u32>,
+    /// The install tree booted (`pxe.location=`), as `pxeinit tree`
+    /// prints it.
+    pub tree: Option<serde_json::Value>,
 }
 
 impl Prepared {
@@ -148,10 +156,12 @@ impl Prepared {
     /// it (`tried`, `config`, `label`, `action`, `kernel`, `initrd`,
     /// `append`, `localboot`, `warnings`), plus `lease` (IPv4, `null` when
     /// the boot went over IPv6 alone), `lease6`, `family` (`ipv4` or
-    /// `ipv6`: the one that led), `downloads`, `phases` and `next`.
+    /// `ipv6`: the one that led), `tree` (the install tree of
+    /// `pxe.location=`, else `null`), `downloads`, `phases` and `next`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = self.resolution.to_json();
         if let Some(o) = v.as_object_mut() {
+            o.insert("tree".into(), self.tree.clone().into());
             let l = &self.lease;
             o.insert("lease".into(), l.v4.as_ref().map(Lease::to_json).into());
             o.insert("lease6".into(), l.v6.as_ref().map(Lease6::to_json).into());
@@ -237,6 +247,16 @@ pub trait Fetcher {
     ) -> Result<Files, BootError>;
     /// `kexec_load` the downloaded files (or, for a dry run, check them).
     fn kexec_load(&mut self, files: &Files, append: &str, dry_run: bool) -> Result<(), BootError>;
+    /// A small file of an install tree (a treeinfo, parm or `.ins` file),
+    /// at most `max` bytes.
+    fn tree_file(
+        &mut self,
+        ctx: &BootContext,
+        url: &str,
+        max: u64,
+    ) -> Result<(Vec<u8>, Transfer), FetchError>;
+    /// Whether a file of an install tree exists (its download starts).
+    fn tree_probe(&mut self, ctx: &BootContext, url: &str) -> Result<bool, FetchError>;
 }
 
 /// Downloaded payload files (memfds): the kernel, and the initrds
@@ -661,6 +681,163 @@ pub fn find_config(
     Ok(resolution)
 }
 
+/// A location of `pxe.location=`, `pxe.kernel=` or `pxe.initrd=` as the
+/// downloader fetches it: a URL as it is; a path resolved as a config's
+/// paths are (the path prefix, option 210 or the boot file's directory,
+/// in front of a relative one: [`pxecfg::join_path`]), and a path that is
+/// then still on the boot server made a `tftp://SERVER/` URL, so that the
+/// tree's location is a full one (for the installer's argument and the
+/// messages).
+pub fn resolve_location(ctx: &BootContext, l: &str) -> String {
+    let on_server = |s: &str| {
+        matches!(
+            locations::Location::parse(s),
+            Ok(locations::Location {
+                source: locations::Source::Local { .. },
+                ..
+            })
+        ) && !s.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("file:"))
+    };
+    if !on_server(l) {
+        return l.to_string();
+    }
+    let joined = pxecfg::join_path(&pxecfg::path_prefix(&ctx.info), l);
+    if !on_server(&joined) {
+        return joined;
+    }
+    match ctx.server {
+        Some(IpAddr::V4(a)) => format!("tftp://{a}/{joined}"),
+        Some(IpAddr::V6(a)) => format!("tftp://[{a}]/{joined}"),
+        None => joined,
+    }
+}
+
+/// A file of `pxe.kernel=`/`pxe.initrd=`: a URL as it is, else joined
+/// with the location as xenpvnetboot joins them ([`locations::join`]),
+/// then resolved ([`resolve_location`]).
+fn tree_relative(ctx: &BootContext, location: Option<&str>, file: &str) -> String {
+    let is_url = !matches!(
+        locations::Location::parse(file),
+        Ok(locations::Location {
+            source: locations::Source::Local { .. },
+            ..
+        })
+    ) || file
+        .get(..5)
+        .is_some_and(|h| h.eq_ignore_ascii_case("file:"));
+    match (is_url, location) {
+        (false, Some(l)) if !file.starts_with('/') => locations::join(l, file),
+        _ => resolve_location(ctx, file),
+    }
+}
+
+/// The tree files of stage 4 through the [`Fetcher`], each transfer
+/// recorded.
+struct Via<'a> {
+    fetcher: &'a mut dyn Fetcher,
+    ctx: &'a BootContext,
+    log: &'a mut Vec<(String, Transfer)>,
+}
+
+impl crate::tree::Source for Via<'_> {
+    fn read(&mut self, url: &str, max: u64) -> Result<(Vec<u8>, Transfer), FetchError> {
+        let (v, t) = self.fetcher.tree_file(self.ctx, url, max)?;
+        self.log.push((url.to_string(), t.clone()));
+        Ok((v, t))
+    }
+
+    fn exists(&mut self, url: &str) -> Result<bool, FetchError> {
+        self.fetcher.tree_probe(self.ctx, url)
+    }
+}
+
+/// Stage 4 without a config (`pxe.location=L`, `pxe.kernel=K`,
+/// `pxe.initrd=R`, `pxe.args=A`): with a location and no kernel, the
+/// install tree there is detected as `pxeinit tree` detects it (one
+/// implementation, [`crate::tree::detect`]) and boots its kernel and
+/// initrds (`pxe.initrd=` replacing them) with its command line (the parm
+/// file's and the installer's source argument) followed by `A`. With a
+/// kernel, nothing is detected: `K` and `R` (joined with `L` when given)
+/// boot with `A`. The resolution has no config; the tree comes with it.
+pub fn find_tree(
+    ctx: &BootContext,
+    settings: &Settings,
+    fetcher: &mut dyn Fetcher,
+    downloads: &mut Vec<(String, Transfer)>,
+) -> Result<(pxecfg::Resolution, Option<crate::tree::Found>), BootError> {
+    let location = settings
+        .location
+        .as_deref()
+        .map(|l| (l, resolve_location(ctx, l)));
+    let mut warnings = Vec::new();
+    for (set, key) in [
+        (settings.config.is_some(), "pxe.config="),
+        (settings.label.is_some(), "pxe.label="),
+    ] {
+        if set {
+            let w = format!("{key} is ignored: pxe.location=/pxe.kernel= boot without a config");
+            warn!("{w}");
+            warnings.push(w);
+        }
+    }
+    let args = settings.args.as_deref().unwrap_or_default();
+    let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
+        (_, true) => a.to_string(),
+        (true, _) => b.to_string(),
+        _ => format!("{a} {b}"),
+    };
+    let root = location.as_ref().map(|(_, u)| u.as_str());
+    let initrd: Vec<String> = settings
+        .initrd
+        .iter()
+        .map(|r| tree_relative(ctx, root, r))
+        .collect();
+    let (kernel, initrd, append, found) = match (&settings.kernel, &location) {
+        (Some(k), _) => (tree_relative(ctx, root, k), initrd, args.to_string(), None),
+        (None, Some((given, url))) => {
+            info!("install tree at {url}");
+            let mut via = Via {
+                fetcher,
+                ctx,
+                log: downloads,
+            };
+            let found = crate::tree::detect(&mut via, given, url, &Default::default())
+                .map_err(BootError::Tree)?;
+            info!(
+                "install tree: {} ({}), kernel {}, initrds {}",
+                found.tree.family.name(),
+                found.tree.found_by,
+                found.kernel,
+                found.initrds.join(" ")
+            );
+            let initrd = match initrd.is_empty() {
+                true => found.initrds.clone(),
+                false => initrd,
+            };
+            let append = join(&found.command_line(), args);
+            (found.kernel.clone(), initrd, append, Some(found))
+        }
+        (None, None) => {
+            return Err(BootError::NothingToBoot(
+                "pxe.initrd=/pxe.args= without pxe.location= or pxe.kernel=".into(),
+            ))
+        }
+    };
+    let resolution = pxecfg::Resolution {
+        tried: vec![],
+        config: None,
+        label: None,
+        action: pxecfg::Action::Boot {
+            kernel,
+            initrd,
+            append,
+        },
+        warnings,
+        parsed: None,
+    };
+    Ok((resolution, found))
+}
+
 /// Stage 5: when the config shows a prompt (and no `pxe.label=` decided),
 /// ask until the operator picks something bootable or a timeout expires
 /// (then the unattended choice stands). Config files that a choice pulls
@@ -736,6 +913,7 @@ pub fn choose(
 pub fn load(
     ctx: &BootContext,
     resolution: &mut pxecfg::Resolution,
+    tree: Option<&crate::tree::Found>,
     opts: &Options,
     fetcher: &mut dyn Fetcher,
     downloads: &mut Vec<(String, Transfer)>,
@@ -767,6 +945,9 @@ pub fn load(
                 let p = Payload { kernel, initrd };
                 fetcher.download(ctx, &p, downloads).and_then(|files| {
                     ph.done("download");
+                    if let Some(found) = tree {
+                        crate::tree::check_downloads(found, downloads).map_err(BootError::Tree)?;
+                    }
                     fetcher.kexec_load(&files, append, opts.dry_run)?;
                     if opts.dry_run {
                         Ok(Next::DryRun)
@@ -826,27 +1007,44 @@ pub fn run(
     let (lease, iface) = net.lease(&candidates, opts)?;
     ph.done("dhcp");
     let mtu = net::mtu(&iface.name);
-    let ctx = BootContext::new(lease, iface, mtu, opts, &*net);
+    let mut ctx = BootContext::new(lease, iface, mtu, opts, &*net);
     let mut downloads = Vec::new();
-    let mut resolution = find_config(&ctx, s, fetcher, &mut downloads)?;
-    if opts.interactive && s.label.is_none() {
-        resolution = choose(&ctx, resolution, console, fetcher, &mut downloads);
+    let (mut resolution, found) = if s.location.is_some() || s.kernel.is_some() {
+        let (resolution, found) = find_tree(&ctx, s, fetcher, &mut downloads)?;
+        ph.done("tree");
+        (resolution, found)
+    } else {
+        let mut resolution = find_config(&ctx, s, fetcher, &mut downloads)?;
+        if opts.interactive && s.label.is_none() {
+            resolution = choose(&ctx, resolution, console, fetcher, &mut downloads);
+        }
+        info!(
+            "config {}, label {}",
+            resolution.config.as_deref().unwrap_or(""),
+            resolution.label.as_deref().unwrap_or("(command line)")
+        );
+        ph.done("config");
+        (resolution, None)
+    };
+    if found.as_ref().is_some_and(crate::tree::has_checksums) {
+        // The tree's sha256 sums are checked as the payload streams in.
+        ctx.downloader.sha256 = true;
     }
-    info!(
-        "config {}, label {}",
-        resolution.config.as_deref().unwrap_or(""),
-        resolution.label.as_deref().unwrap_or("(command line)")
-    );
-    ph.done("config");
     let next = load(
         &ctx,
         &mut resolution,
+        found.as_ref(),
         opts,
         fetcher,
         &mut downloads,
         &mut ph,
     )?;
+    let tree = found.as_ref().map(|f| {
+        let checked = crate::tree::check_downloads(f, &downloads).unwrap_or_default();
+        crate::tree::to_json(f, Some(&checked))
+    });
     Ok(Prepared {
+        tree,
         next,
         reboot_time: ctx.lease.v4.as_ref().and_then(|l| l.reboot_time),
         lease: ctx.lease,
@@ -991,6 +1189,19 @@ impl Fetcher for System {
             .map_err(BootError::Kexec)?;
         info!("kexec: loaded ({m:?})");
         Ok(())
+    }
+
+    fn tree_file(
+        &mut self,
+        ctx: &BootContext,
+        url: &str,
+        max: u64,
+    ) -> Result<(Vec<u8>, Transfer), FetchError> {
+        crate::tree::Source::read(&mut crate::tree::DlSource(&ctx.downloader), url, max)
+    }
+
+    fn tree_probe(&mut self, ctx: &BootContext, url: &str) -> Result<bool, FetchError> {
+        crate::tree::Source::exists(&mut crate::tree::DlSource(&ctx.downloader), url)
     }
 }
 

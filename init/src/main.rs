@@ -43,6 +43,7 @@ USAGE:
                [--ca-bundle PEM] [--trust-key KEY.pub ...]
                [--max-size SIZE] [--speed-limit N --speed-time S]
                [--busy-wait S] [--ipv6 off|only]
+               [--location L [--kernel K] [--ramdisk R ...] [--args A]]
                [--append-cmdline 'pxe.* settings']
       DHCP on IF (all Ethernet interfaces if omitted), PXELINUX config
       lookup, download of kernel and initrd, then kexec. DHCPv4 and IPv6
@@ -52,6 +53,13 @@ USAGE:
       print the plan as JSON instead of loading it. With --trust-key
       (minisign public key, repeatable), every config, kernel and initrd
       must have a PATH.minisig by a trusted key that names the file.
+      With --location (pxe.location=), no config is looked up: the install
+      tree at L is detected as `pxeinit tree` does and its kernel and
+      initrds boot with its command line (parm file, inst.repo= or
+      install=) and A; --kernel (pxe.kernel=) boots K, joined with L,
+      without detection; --ramdisk (pxe.initrd=, repeatable) replaces the
+      initrds. A relative L, K or R is on the boot server, as a config's
+      paths are. The dry-run JSON then has the tree (`tree`).
       The flags win over the same settings in --append-cmdline.
   pxeinit fetch URL [-o FILE] [--blksize N] [--windowsize N] [--no-tsize]
                 [--ca-bundle PEM] [--no-sha256] [--trust-key KEY.pub ...]
@@ -365,6 +373,16 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
                 );
             }
             Long("config") => flags.config = Some(val(p)?),
+            Long("location") => flags.location = Some(val(p)?),
+            Long("kernel") => flags.kernel = Some(val(p)?),
+            Long("ramdisk") | Long("initrd") => flags.initrd.push(val(p)?),
+            Long("args") => {
+                let a = flags.args.get_or_insert_with(String::new);
+                if !a.is_empty() {
+                    a.push(' ');
+                }
+                a.push_str(&val(p)?);
+            }
             Long("uuid") => cli.uuid = Some(val(p)?),
             Long("timeout") => {
                 let v = val(p)?;
@@ -399,6 +417,12 @@ fn parse_boot_args(p: &mut lexopt::Parser, opts: &mut boot::Options) -> Result<B
     s.server = flags.server.or(s.server);
     s.ipv6 = ipv6.unwrap_or(s.ipv6);
     s.config = flags.config.or(s.config);
+    s.location = flags.location.or(s.location);
+    s.kernel = flags.kernel.or(s.kernel);
+    if !flags.initrd.is_empty() {
+        s.initrd = flags.initrd;
+    }
+    s.args = flags.args.or(s.args);
     s.ca_bundle = flags.ca_bundle.or(s.ca_bundle);
     s.max_size = flags.max_size.or(s.max_size);
     s.min_rate = flags.min_rate.or(s.min_rate);
@@ -505,6 +529,32 @@ mod test {
         let (o, _) = boot_args(&["--append-cmdline", "pxe.label=x pxe.maxsize=1Q"]).unwrap();
         assert_eq!(o.settings.label.as_deref(), Some("x"));
         assert_eq!(o.settings.warnings.len(), 1);
+    }
+
+    /// `--location`, `--kernel`, `--ramdisk` (repeatable), `--args` are
+    /// `pxe.location=`, `pxe.kernel=`, `pxe.initrd=`, `pxe.args=`.
+    #[test]
+    fn location_flags() {
+        let (o, _) = boot_args(&[
+            "--append-cmdline",
+            "pxe.location=old pxe.args=a",
+            "--location",
+            "http://h/f39/",
+            "--ramdisk",
+            "i1",
+            "--initrd",
+            "i2",
+            "--args",
+            "x y",
+            "--dry-run",
+        ])
+        .unwrap();
+        let s = &o.settings;
+        assert_eq!(s.location.as_deref(), Some("http://h/f39/"));
+        assert_eq!(s.initrd, ["i1", "i2"]);
+        assert_eq!(s.args.as_deref(), Some("x y"));
+        assert_eq!(s.kernel, None);
+        assert!(o.dry_run);
     }
 
     /// `--busy-wait` wins over `pxe.busywait=`; 0 turns the wait off.

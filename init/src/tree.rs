@@ -23,17 +23,52 @@ fn reason(e: &FetchError) -> String {
     }
 }
 
-/// The files of the tree at `root`, through a downloader.
+/// Where the files of a tree come from: the downloader itself
+/// ([`DlSource`], `pxeinit tree`) or the boot pipeline's fetcher
+/// (`pxe.location=`), so that detection is the same code for both.
+pub trait Source {
+    /// The whole of a small file (a treeinfo, parm or `.ins` file), at
+    /// most `max` bytes.
+    fn read(&mut self, url: &str, max: u64) -> Result<(Vec<u8>, Transfer), FetchError>;
+    /// Whether a file exists: its download starts.
+    fn exists(&mut self, url: &str) -> Result<bool, FetchError>;
+}
+
+/// A [`Source`] over a downloader: within its limits, and verified as
+/// its configs are when it trusts keys.
+pub struct DlSource<'a>(pub &'a Downloader);
+
+impl Source for DlSource<'_> {
+    fn read(&mut self, url: &str, max: u64) -> Result<(Vec<u8>, Transfer), FetchError> {
+        let mut dl = self.0.clone();
+        dl.limits.max_size = Some(max.min(dl.limits.max_size.unwrap_or(u64::MAX)));
+        dl.fetch_vec(url)
+    }
+
+    fn exists(&mut self, url: &str) -> Result<bool, FetchError> {
+        let seen = Cell::new(false);
+        let mut dl = self.0.clone();
+        dl.sha256 = false;
+        match dl.fetch_into(url, &mut Probe(&seen)) {
+            Ok(_) => Ok(true),
+            Err(FetchError::NotFound(_)) => Ok(false),
+            Err(_) if seen.get() => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The files of the tree at `root`, through a [`Source`].
 pub struct TreeFiles<'a> {
-    dl: &'a Downloader,
+    src: &'a mut dyn Source,
     root: String,
 }
 
 impl<'a> TreeFiles<'a> {
-    /// The tree at `root` (a location the downloader fetches from).
-    pub fn new(dl: &'a Downloader, root: &str) -> TreeFiles<'a> {
+    /// The tree at `root` (a location `src` fetches from).
+    pub fn new(src: &'a mut dyn Source, root: &str) -> TreeFiles<'a> {
         TreeFiles {
-            dl,
+            src,
             root: root.to_string(),
         }
     }
@@ -67,9 +102,8 @@ impl Write for Probe<'_> {
 
 impl Files for TreeFiles<'_> {
     fn read(&mut self, path: &str, max: u64) -> Result<Vec<u8>, FileError> {
-        let mut dl = self.dl.clone();
-        dl.limits.max_size = Some(max.min(dl.limits.max_size.unwrap_or(u64::MAX)));
-        match dl.fetch_vec(&self.url(path)) {
+        let url = self.url(path);
+        match self.src.read(&url, max) {
             Ok((v, _)) => Ok(v),
             Err(FetchError::NotFound(_)) => Err(FileError::NotFound),
             Err(e) => Err(FileError::Other(reason(&e))),
@@ -77,15 +111,10 @@ impl Files for TreeFiles<'_> {
     }
 
     fn exists(&mut self, path: &str) -> Result<bool, FileError> {
-        let seen = Cell::new(false);
-        let mut dl = self.dl.clone();
-        dl.sha256 = false;
-        match dl.fetch_into(&self.url(path), &mut Probe(&seen)) {
-            Ok(_) => Ok(true),
-            Err(FetchError::NotFound(_)) => Ok(false),
-            Err(_) if seen.get() => Ok(true),
-            Err(e) => Err(FileError::Other(reason(&e))),
-        }
+        let url = self.url(path);
+        self.src
+            .exists(&url)
+            .map_err(|e| FileError::Other(reason(&e)))
     }
 }
 
@@ -128,16 +157,23 @@ impl Found {
     }
 }
 
-/// Detect the tree at `location` (as the user wrote it).
-pub fn detect(dl: &Downloader, location: &str, opts: &DetectOptions) -> Result<Found, TreeError> {
+/// Detect the tree at `location` (as the user wrote it; named in
+/// errors), fetched from `url` (the same location made absolute: a
+/// `file://` URL for a local path, a `tftp://` URL for one on the boot
+/// server).
+pub fn detect(
+    src: &mut dyn Source,
+    location: &str,
+    url: &str,
+    opts: &DetectOptions,
+) -> Result<Found, TreeError> {
     let err = |why: String| TreeError {
         location: location.to_string(),
         why,
     };
-    let root = Location::parse(location)
-        .map_err(|e| err(e.to_string().replacen(&format!("{location}: "), "", 1)))?
+    let root = Location::parse(url)
+        .map_err(|e| err(e.to_string().replacen(&format!("{url}: "), "", 1)))?
         .into_root();
-    let url = crate::sources::cli_location(location);
     if let locations::Source::Local { path } = &root.source {
         if root.inside.is_empty() && std::fs::metadata(path).is_ok_and(|m| !m.is_dir()) {
             return Err(err(
@@ -145,7 +181,7 @@ pub fn detect(dl: &Downloader, location: &str, opts: &DetectOptions) -> Result<F
             ));
         }
     }
-    let mut files = TreeFiles::new(dl, &url);
+    let mut files = TreeFiles::new(src, url);
     let tree = locations::detect(&mut files, opts).map_err(|e| err(e.to_string()))?;
     Ok(Found {
         location: location.to_string(),
@@ -157,6 +193,50 @@ pub fn detect(dl: &Downloader, location: &str, opts: &DetectOptions) -> Result<F
     })
 }
 
+/// The tree's relative paths of the kernel and initrds, with the URLs
+/// they are fetched from.
+fn payload_paths(found: &Found) -> impl Iterator<Item = (&String, &String)> {
+    let rel = std::iter::once(&found.tree.kernel).chain(&found.tree.initrds);
+    let urls = std::iter::once(&found.kernel).chain(&found.initrds);
+    rel.zip(urls)
+}
+
+/// Check one downloaded file of the tree (`path` relative to it) against
+/// the sha256 sum its treeinfo lists, if any.
+fn check(found: &Found, path: &str, t: &Transfer) -> Result<(), TreeError> {
+    match found.tree.checksums.get(path) {
+        Some(c) => c.check_sha256_hex(&t.sha256).map_err(|why| TreeError {
+            location: found.location.clone(),
+            why: format!("{path}: refused: {why}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether any file the boot downloads has a checksum to check (then the
+/// downloads must compute their sha256).
+pub fn has_checksums(found: &Found) -> bool {
+    payload_paths(found).any(|(p, _)| found.tree.checksums.contains_key(p))
+}
+
+/// Check the payload downloads of a boot (URL → transfer) that are the
+/// tree's kernel and initrds against its checksums: the checked files by
+/// their paths in the tree, or the first mismatch. Downloads of other
+/// files (`pxe.initrd=` given) are not the tree's and are not checked.
+pub fn check_downloads(
+    found: &Found,
+    downloads: &[(String, Transfer)],
+) -> Result<Vec<(String, Transfer)>, TreeError> {
+    let mut out = Vec::new();
+    for (path, url) in payload_paths(found) {
+        if let Some((_, t)) = downloads.iter().rev().find(|(u, _)| u == url) {
+            check(found, path, t)?;
+            out.push((path.clone(), t.clone()));
+        }
+    }
+    Ok(out)
+}
+
 /// Download the kernel and initrds of `found` (into nothing) and check
 /// the sha256 sums its treeinfo lists; the transfers, or the first
 /// mismatch.
@@ -164,19 +244,12 @@ pub fn verify(dl: &Downloader, found: &Found) -> Result<Vec<(String, Transfer)>,
     let mut dl = dl.clone();
     dl.sha256 = true;
     let mut out = Vec::new();
-    let rel = std::iter::once(&found.tree.kernel).chain(&found.tree.initrds);
-    let urls = std::iter::once(&found.kernel).chain(&found.initrds);
-    for (path, url) in rel.zip(urls) {
+    for (path, url) in payload_paths(found) {
         let t = dl.fetch_into(url, &mut io::sink()).map_err(|e| TreeError {
             location: found.location.clone(),
             why: format!("{path}: {}", reason(&e)),
         })?;
-        if let Some(c) = found.tree.checksums.get(path) {
-            c.check_sha256_hex(&t.sha256).map_err(|why| TreeError {
-                location: found.location.clone(),
-                why: format!("{path}: refused: {why}"),
-            })?;
-        }
+        check(found, path, &t)?;
         out.push((path.clone(), t));
     }
     Ok(out)
@@ -257,7 +330,8 @@ pub fn cmd(mut p: lexopt::Parser) -> Result<std::process::ExitCode, String> {
     }
     crate::logging::init(false);
     let location = location.ok_or("tree: a LOCATION is required")?;
-    let found = detect(&dl, &location, &opts).map_err(|e| e.to_string())?;
+    let url = crate::sources::cli_location(&location);
+    let found = detect(&mut DlSource(&dl), &location, &url, &opts).map_err(|e| e.to_string())?;
     let downloads = match fetch {
         true => Some(verify(&dl, &found).map_err(|e| e.to_string())?),
         false => None,

@@ -6,8 +6,12 @@
 use crate::ClientInfo;
 
 /// URL schemes that are passed through unchanged (syslinux `doc/pxelinux.txt`,
-/// "HTTP AND FTP"; lpxelinux accepts full URLs anywhere a file name goes).
-const URL_SCHEMES: [&str; 4] = ["http://", "https://", "tftp://", "ftp://"];
+/// "HTTP AND FTP"; lpxelinux accepts full URLs anywhere a file name goes),
+/// and the other locations pxeinit reads (`file://`, NFS in its three
+/// forms), which no prefix can go in front of either.
+const URL_SCHEMES: [&str; 8] = [
+    "http://", "https://", "tftp://", "ftp://", "file://", "nfs://", "nfs:", "nfs+iso:",
+];
 
 /// The prefix: option 210 if set, else the directory part of the boot file
 /// ("" if none).
@@ -190,7 +194,8 @@ pub fn is_url(path: &str) -> bool {
 /// The rules, in order (syslinux `doc/pxelinux.txt`, "ALTERNATE TFTP
 /// SERVERS", and the wiki page PXELINUX, "URL syntax"):
 ///
-/// - a full URL (`http://`, `https://`, `tftp://`, `ftp://`) is kept as is;
+/// - a full URL (`http://`, `https://`, `tftp://`, `ftp://`; `file://`,
+///   `nfs://`, `nfs:`, `nfs+iso:`) is kept as is;
 /// - `::file` suppresses the prefix: `file` is passed unmodified to the
 ///   lease's TFTP server;
 /// - `host::file` names another TFTP server: it becomes `tftp://host/file`;
@@ -367,5 +372,14 @@ mod test {
         assert_eq!(join_path("http://h/boot/", "/linux"), "http://h/linux");
         assert_eq!(join_path("http://h", "/linux"), "http://h/linux");
         assert_eq!(join_path("", "linux"), "linux");
+        // Every location pxeinit reads stays whole behind a prefix.
+        for l in [
+            "file:///srv/dvd.iso/images/kernel.img",
+            "nfs://h/srv/f",
+            "nfs:h:/srv/f",
+            "nfs+iso:h:/srv/F.iso",
+        ] {
+            assert_eq!(join_path("s390x/", l), l);
+        }
     }
 }

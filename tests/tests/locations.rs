@@ -271,3 +271,109 @@ fn tree_from_directories() {
         );
     }
 }
+
+/// `pxeinit boot --location` with no config on the server: after the
+/// lease (dnsmasq), the Fedora tree over HTTP is detected and its kernel
+/// and initrd downloaded (the `.treeinfo` sums checked), the command line
+/// the parm file's, `inst.repo=` and `--args`; a relative location is on
+/// the boot server (TFTP). And a config whose KERNEL is inside an ISO over
+/// HTTP and whose INITRD is a `file://` path into the same image boots
+/// byte-identical files.
+#[test]
+fn boot_a_location_and_config_payloads_anywhere() {
+    let Some(lab) = Lab::new(
+        "boot_a_location_and_config_payloads_anywhere",
+        &["nginx", "dnsmasq", "xorriso", "timeout"],
+    ) else {
+        return;
+    };
+    copy_tree(&testdata(), &lab.root());
+    std::fs::remove_dir_all(lab.root().join("pxelinux.cfg")).ok();
+    lab.nginx();
+    lab.dnsmasq(true, &[]);
+    let limit = std::time::Duration::from_secs(60);
+    let http = "http://192.168.77.1:8080";
+    let base = format!("{http}/fedora-39-s390x");
+    let r = lab.pxeinit(
+        &["--location", &format!("{base}/"), "--args", "inst.text"],
+        limit,
+    );
+    let j = r.json.clone().unwrap_or_else(|| panic!("{}", r.stderr));
+    assert_eq!(j["config"], serde_json::Value::Null, "{j:#}");
+    assert_eq!(j["tried"], serde_json::json!([]));
+    assert_eq!(j["kernel"], format!("{base}/images/kernel.img"));
+    assert_eq!(
+        j["append"],
+        format!("ro ramdisk_size=40000 cio_ignore=all,!condev inst.repo={base} inst.text")
+    );
+    assert_fedora(&j["tree"], &base, Some(&base));
+    let fixture = testdata().join("fedora-39-s390x/images");
+    let sha = |d: &serde_json::Value, path: &str| {
+        d["downloads"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["path"] == path))
+            .map(|x| x["sha256"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no download of {path}: {d:#}"))
+    };
+    assert_eq!(
+        sha(&j, &format!("{base}/images/kernel.img")),
+        sha256_file(&fixture.join("kernel.img"))
+    );
+
+    // Relative: on the boot server (dnsmasq's TFTP), as configs' paths.
+    let r = lab.pxeinit(&["--location", "opensuse-leap-15.6-s390x"], limit);
+    let j = r.json.clone().unwrap_or_else(|| panic!("{}", r.stderr));
+    let suse = "tftp://192.168.77.1/opensuse-leap-15.6-s390x";
+    assert_eq!(j["kernel"], format!("{suse}/boot/s390x/linux"));
+    assert_eq!(
+        j["initrd"],
+        serde_json::json!([format!("{suse}/boot/s390x/initrd")])
+    );
+    assert_eq!(j["append"], "linuxrcstderr=/dev/console");
+    assert_eq!(j["tree"]["family"], "suse");
+
+    // A checksum that does not match refuses the boot, one line.
+    let bad = lab.root().join("fedora-bad");
+    copy_tree(&testdata().join("fedora-39-s390x"), &bad);
+    std::fs::write(bad.join("images/kernel.img"), b"not the kernel\n").unwrap();
+    let r = lab.pxeinit(&["--location", &format!("{http}/fedora-bad")], limit);
+    assert!(!r.status.success());
+    let last = r.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "pxeinit: install tree {http}/fedora-bad: images/kernel.img: refused: checksum mismatch"
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // KERNEL and INITRD inside an ISO: over HTTP (Range) and file://.
+    let src = lab.dir.join("iso-src");
+    copy_tree(&testdata().join("opensuse-leap-15.6-s390x"), &src);
+    let iso = lab.root().join("leap.iso");
+    sh(&[
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-R",
+        "-J",
+        "-o",
+        &iso.to_string_lossy(),
+        &src.to_string_lossy(),
+    ]);
+    let kernel = format!("{http}/leap.iso/boot/s390x/linux");
+    let initrd = format!("file://{}/boot/s390x/initrd", iso.display());
+    lab.put(
+        "pxelinux.cfg/default",
+        format!("DEFAULT iso\nLABEL iso\n KERNEL {kernel}\n INITRD {initrd}\n APPEND from=iso\n"),
+    );
+    let r = lab.pxeinit(&[], limit);
+    let j = r.json.clone().unwrap_or_else(|| panic!("{}", r.stderr));
+    assert_eq!(j["config"], "pxelinux.cfg/default", "{j:#}");
+    assert_eq!(j["tree"], serde_json::Value::Null);
+    let leap = testdata().join("opensuse-leap-15.6-s390x/boot/s390x");
+    assert_eq!(sha(&j, &kernel), sha256_file(&leap.join("linux")));
+    assert_eq!(sha(&j, &initrd), sha256_file(&leap.join("initrd")));
+    assert_eq!(j["append"], "from=iso");
+}

@@ -127,7 +127,21 @@ impl Fetcher for FakeServer {
         if p.kernel.starts_with("missing") {
             return Err(BootError::Fetch(not_found(p.kernel)));
         }
-        downloads.push((p.kernel.to_string(), transfer(p.kernel, 1)));
+        // A file the server has is downloaded with its sha256 (as in a
+        // dry run); any other kernel is its own name.
+        let served = |path: &str| {
+            let mut t = transfer(path, 1);
+            if let Some(v) = self.files.get(path) {
+                t.sha256 = locations::sha256_hex(v);
+                t.bytes = v.len() as u64;
+            }
+            (path.to_string(), t)
+        };
+        downloads.push(served(p.kernel));
+        for i in p.initrd {
+            self.asked.push(i.clone());
+            downloads.push(served(i));
+        }
         let mut kernel = fetch::memfile("kernel").unwrap();
         kernel.write_all(p.kernel.as_bytes()).unwrap();
         Ok(Files {
@@ -142,6 +156,18 @@ impl Fetcher for FakeServer {
         std::io::Read::read_to_string(&mut f, &mut k).unwrap();
         self.loaded.push((k, append.to_string()));
         Ok(())
+    }
+    fn tree_file(
+        &mut self,
+        ctx: &BootContext,
+        url: &str,
+        _: u64,
+    ) -> Result<(Vec<u8>, Transfer), FetchError> {
+        self.config(ctx, url)
+    }
+    fn tree_probe(&mut self, _: &BootContext, url: &str) -> Result<bool, FetchError> {
+        self.asked.push(format!("probe {url}"));
+        Ok(self.files.contains_key(url))
     }
 }
 
@@ -719,4 +745,218 @@ fn a_server_that_never_answers_is_not_a_missing_config() {
         format!("config lookup failed: tftp://10.0.2.2/{MAC_CFG}: the TFTP server never answered: 14 requests over 300 s")
     );
     assert_eq!(srv.asked, [MAC_CFG]);
+}
+
+/// A Fedora-style tree at `base`: `.treeinfo` with the sha256 sums of the
+/// kernel (`kernel` its content) and the parm file.
+fn fedora_tree(base: &str, kernel: &str) -> Vec<(String, String)> {
+    let prm = "ro ramdisk_size=40000 cio_ignore=all,!condev\n";
+    let treeinfo = format!(
+        "[header]\ntype = productmd.treeinfo\nversion = 1.2\n\
+         [release]\nname = Fedora\nshort = Fedora\nversion = 39\n\
+         [images-s390x]\nkernel = images/kernel.img\ninitrd = images/initrd.img\n\
+         generic.prm = images/generic.prm\n\
+         [checksums]\nimages/kernel.img = sha256:{}\nimages/generic.prm = sha256:{}\n",
+        locations::sha256_hex(kernel.as_bytes()),
+        locations::sha256_hex(prm.as_bytes()),
+    );
+    [
+        (".treeinfo", treeinfo.as_str()),
+        ("images/kernel.img", kernel),
+        ("images/initrd.img", "initrd"),
+        ("images/generic.prm", prm),
+    ]
+    .iter()
+    .map(|(p, c)| (format!("{base}{p}"), c.to_string()))
+    .collect()
+}
+
+fn server(files: &[(String, String)]) -> FakeServer {
+    let pairs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    FakeServer::with(&pairs)
+}
+
+/// `pxe.location=` boots the tree there without looking for a config:
+/// the kernel and initrd its `.treeinfo` names, the parm file's command
+/// line, `inst.repo=` and `pxe.args=`; the kernel is checked against the
+/// treeinfo's sha256, and the plan shows the tree.
+#[test]
+fn a_location_boots_its_tree_without_a_config() {
+    let base = "http://10.0.2.2/f39/";
+    let mut srv = server(&fedora_tree(base, "fedora kernel"));
+    let mut o = opts();
+    o.dry_run = true;
+    o.settings.location = Some(base.into());
+    o.settings.args = Some("rd.debug".into());
+    let p = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
+    assert!(
+        !srv.asked.iter().any(|a| a.contains("pxelinux.cfg")),
+        "{:?}",
+        srv.asked
+    );
+    let kernel = format!("{base}images/kernel.img");
+    assert_eq!(
+        srv.loaded,
+        [(
+            kernel.clone(),
+            "ro ramdisk_size=40000 cio_ignore=all,!condev inst.repo=http://10.0.2.2/f39 rd.debug"
+                .into()
+        )]
+    );
+    let j = p.to_json();
+    assert_eq!(j["config"], serde_json::Value::Null);
+    assert_eq!(j["kernel"], kernel);
+    assert_eq!(j["initrd"][0], format!("{base}images/initrd.img"));
+    assert_eq!(j["tree"]["family"], "redhat");
+    assert_eq!(j["tree"]["found_by"], ".treeinfo");
+    let verified: Vec<_> = j["tree"]["checksums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["file"].as_str().unwrap(), c["verified"].as_bool()))
+        .collect();
+    assert_eq!(
+        verified,
+        [
+            ("images/generic.prm", Some(true)),
+            ("images/kernel.img", Some(true))
+        ]
+    );
+    let phases: Vec<_> = j["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["phase"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(phases, ["dhcp", "tree", "download"]);
+}
+
+/// A kernel that does not match the treeinfo's sum refuses the tree, in
+/// one line naming the location and the file.
+#[test]
+fn a_tree_whose_kernel_does_not_match_is_refused() {
+    let base = "http://10.0.2.2/f39/";
+    let mut files = fedora_tree(base, "fedora kernel");
+    files[1].1 = "another kernel".into();
+    let mut srv = server(&files);
+    let mut o = opts();
+    o.settings.location = Some(base.into());
+    let e = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap_err();
+    let line = e.to_string();
+    assert!(
+        line.starts_with(&format!(
+            "install tree {base}: images/kernel.img: refused: checksum mismatch"
+        )),
+        "{line}"
+    );
+    assert!(srv.loaded.is_empty());
+    // No tree at all: one line naming the location and what was tried.
+    let mut srv = FakeServer::default();
+    let e = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap_err();
+    assert!(matches!(e, BootError::Tree(_)), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("install tree {base}: no install tree found")),
+        "{e}"
+    );
+}
+
+/// A relative location is on the boot server, as configs' paths are:
+/// with the boot file's directory in front, as a `tftp://` URL (no
+/// installer argument: the installer cannot read a tree over TFTP).
+#[test]
+fn a_relative_location_is_on_the_boot_server() {
+    let base = "tftp://10.0.2.2/s390x/trees/leap/";
+    let files: Vec<(String, String)> = [
+        ("boot/s390x/linux", "suse kernel"),
+        ("boot/s390x/initrd", "suse initrd"),
+        ("boot/s390x/parmfile", "linuxrcstderr=/dev/console\n"),
+    ]
+    .iter()
+    .map(|(p, c)| (format!("{base}{p}"), c.to_string()))
+    .collect();
+    let mut srv = server(&files);
+    let mut o = opts();
+    o.settings.location = Some("trees/leap".into());
+    let mut net = net_ok();
+    let (lease, i) = net.lease(&[iface()], &o).unwrap();
+    let mut lease = lease;
+    if let Some(l) = lease.v4.as_mut() {
+        l.bootfile = Some("s390x/pxelinux.0".into());
+    }
+    let ctx = BootContext::new(lease, i, 1500, &o, &net);
+    assert_eq!(
+        resolve_location(&ctx, "trees/leap"),
+        "tftp://10.0.2.2/s390x/trees/leap"
+    );
+    assert_eq!(
+        resolve_location(&ctx, "/srv/leap"),
+        "tftp://10.0.2.2//srv/leap"
+    );
+    assert_eq!(resolve_location(&ctx, "http://h/leap"), "http://h/leap");
+    assert_eq!(resolve_location(&ctx, "file:///leap"), "file:///leap");
+    let mut downloads = vec![];
+    let (r, found) = find_tree(&ctx, &o.settings, &mut srv, &mut downloads).unwrap();
+    let found = found.unwrap();
+    assert_eq!(found.tree.family, locations::Family::Suse);
+    assert_eq!(
+        r.action,
+        pxecfg::Action::Boot {
+            kernel: format!("{base}boot/s390x/linux"),
+            initrd: vec![format!("{base}boot/s390x/initrd")],
+            append: "linuxrcstderr=/dev/console".into(),
+        }
+    );
+    // The files read are recorded (the parm file; .treeinfo is missing).
+    let read: Vec<&str> = downloads.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(read, [format!("{base}boot/s390x/parmfile")]);
+    assert_eq!(srv.asked[0], format!("{base}.treeinfo"));
+}
+
+/// `pxe.kernel=` boots that kernel with no detection: joined with the
+/// location as xenpvnetboot joins (a URL or `/path` as it is), with
+/// `pxe.initrd=` and `pxe.args=` alone; without a location it is a full
+/// location or a path on the boot server.
+#[test]
+fn a_kernel_with_or_without_a_location() {
+    let mut o = opts();
+    o.settings.location = Some("http://10.0.2.2/os".into());
+    o.settings.kernel = Some("images/pxeboot/vmlinuz".into());
+    o.settings.initrd = vec![
+        "images/pxeboot/initrd.img".into(),
+        "http://h/extra.cpio".into(),
+    ];
+    o.settings.args = Some("console=ttysclp0".into());
+    let mut srv = FakeServer::default();
+    let p = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
+    assert_eq!(
+        p.resolution.action,
+        pxecfg::Action::Boot {
+            kernel: "http://10.0.2.2/os/images/pxeboot/vmlinuz".into(),
+            initrd: vec![
+                "http://10.0.2.2/os/images/pxeboot/initrd.img".into(),
+                "http://h/extra.cpio".into()
+            ],
+            append: "console=ttysclp0".into(),
+        }
+    );
+    assert!(p.tree.is_none());
+    assert!(!srv.asked.iter().any(|a| a.contains(".treeinfo")));
+    o.settings.location = None;
+    o.settings.kernel = Some("images/linux".into());
+    o.settings.initrd = vec![];
+    o.settings.config = Some("ignored.cfg".into());
+    let mut srv = FakeServer::default();
+    let p = boot(&o, &mut net_ok(), &mut srv, vec![]).unwrap();
+    assert_eq!(srv.loaded[0].0, "tftp://10.0.2.2/images/linux");
+    assert_eq!(
+        p.resolution.warnings.len(),
+        1,
+        "{:?}",
+        p.resolution.warnings
+    );
+    assert_eq!(srv.asked, ["tftp://10.0.2.2/images/linux"]);
 }
