@@ -579,6 +579,58 @@ impl pxecfg::Fetch for Lookup<'_> {
     }
 }
 
+/// The init's command-line keys DHCPv6 option 60 may set: what to boot
+/// and how to download it. Addressing, the interface, the family, the
+/// failure policy and the trust settings (`pxe.verify=`, `pxe.cacert=`)
+/// stay the image's and its command line's: the network cannot turn
+/// signature checks off.
+pub const OPTION_60_KEYS: [&str; 7] = [
+    "pxe.label",
+    "pxe.config",
+    "pxe.server",
+    "pxe.maxsize",
+    "pxe.minrate",
+    "pxe.stalltime",
+    "pxe.busywait",
+];
+
+/// DHCPv6 option 60, the boot file's parameters, of the leading IPv6
+/// lease: pxeinit is the boot file, so each parameter is one more word of
+/// its command line, after the command line's own (a parameter may hold
+/// spaces: `pxe.label=install auto=1`). Only [`OPTION_60_KEYS`] are
+/// taken; any other parameter is one warning. The options with them, or
+/// `None` when the lease has none.
+pub fn with_boot_file_params(opts: &Options, lease: &Leases) -> Option<Options> {
+    let params = &lease.leading_v6()?.bootfile_params;
+    if params.is_empty() {
+        return None;
+    }
+    let mut o = opts.clone();
+    let s = &mut o.settings;
+    for p in params {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        if !OPTION_60_KEYS.contains(&k) {
+            warn!("DHCPv6 option 60: {p:?} is not a setting the network may give pxeinit; ignored");
+            continue;
+        }
+        info!("DHCPv6 option 60: {p}");
+        let one = crate::cmdline::parse(&format!("{k}={}", v.replace(char::is_whitespace, "_")));
+        for w in &one.warnings {
+            warn!("DHCPv6 option 60: {w}");
+        }
+        match k {
+            "pxe.label" => s.label = Some(v.to_string()).filter(|v| !v.is_empty()),
+            "pxe.config" => s.config = Some(v.to_string()).filter(|v| !v.is_empty()),
+            "pxe.server" => s.server = one.server.or(s.server),
+            "pxe.maxsize" => s.max_size = one.max_size.or(s.max_size),
+            "pxe.minrate" => s.min_rate = one.min_rate.or(s.min_rate),
+            "pxe.stalltime" => s.stall_time = one.stall_time.or(s.stall_time),
+            _ => s.busy_wait = one.busy_wait.or(s.busy_wait),
+        }
+    }
+    Some(o)
+}
+
 /// The largest boot file (option 59) that is looked at as a possible
 /// PXELINUX config: configs are small, boot images are megabytes.
 pub const BOOT_FILE_CONFIG_MAX: u64 = 64 * 1024;
@@ -1006,6 +1058,9 @@ pub fn run(
     let candidates = choose_interfaces(s, opts.interface.as_deref(), &net.interfaces())?;
     let (lease, iface) = net.lease(&candidates, opts)?;
     ph.done("dhcp");
+    let with_option_60 = with_boot_file_params(opts, &lease);
+    let opts = with_option_60.as_ref().unwrap_or(opts);
+    let s = &opts.settings;
     let mtu = net::mtu(&iface.name);
     let mut ctx = BootContext::new(lease, iface, mtu, opts, &*net);
     let mut downloads = Vec::new();

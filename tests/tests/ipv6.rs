@@ -588,7 +588,9 @@ fn kea_dhcp6_radvd_managed_tftpd_hpa() {
 
 /// Must show: radvd with a SLAAC prefix, M=0 and O=1, and Kea answering
 /// the stateless INFORMATION-REQUEST with a `bootfile-url` naming nginx on
-/// `[fd77::1]:8080`: the configs and payloads come over HTTP/IPv6.
+/// `[fd77::1]:8080`: the configs and payloads come over HTTP/IPv6. Kea's
+/// `bootfile-param` (option 60) names the label, as a first-stage
+/// argument; its `pxe.verify=off` is refused.
 #[test]
 fn kea_dhcp6_radvd_stateless_nginx() {
     let Some(lab) = Lab::new(
@@ -599,6 +601,12 @@ fn kea_dhcp6_radvd_stateless_nginx() {
     };
     let (klen, ilen) = (3 * 1024 * 1024 + 1, 900 * 1024 + 5);
     let (k, i) = mac_config(&lab, klen, ilen);
+    // Option 60 chooses the label (and may not turn verification off).
+    lab.put(
+        CLIENT_MAC_CFG,
+        "DEFAULT wrong\nLABEL wrong\n  KERNEL no-such-kernel\n\
+         LABEL kea60\n  KERNEL images/kernel\n  INITRD images/initrd\n  APPEND from=kea60\n",
+    );
     server_ipv6(&lab);
     lab.nginx_server(
         &format!(
@@ -614,6 +622,7 @@ fn kea_dhcp6_radvd_stateless_nginx() {
         &format!(
             r#""option-data": [
                 {{ "name": "bootfile-url", "data": "{base}/pxelinux.0" }},
+                {{ "name": "bootfile-param", "data": "pxe.label=kea60, pxe.verify=off" }},
                 {{ "name": "dns-servers", "data": "{SERVER6}" }}
               ],
               "subnet6": [ {{ "id": 1, "subnet": "fd77::/64", "interface": "{SERVER_IF}" }} ]"#
@@ -650,6 +659,19 @@ fn kea_dhcp6_radvd_stateless_nginx() {
     );
     run.assert_download(&format!("{base}/images/kernel"), &k, klen as u64);
     run.assert_download(&format!("{base}/images/initrd"), &i, ilen as u64);
+    assert_eq!(
+        l6["bootfile_params"],
+        serde_json::json!(["pxe.label=kea60", "pxe.verify=off"])
+    );
+    assert_eq!(plan["label"], "kea60", "option 60; plan:\n{}", run.stdout);
+    assert_eq!(plan["append"], "from=kea60");
+    assert!(
+        run.stderr.contains(
+            "DHCPv6 option 60: \"pxe.verify=off\" is not a setting the network may give pxeinit; ignored"
+        ),
+        "{}",
+        run.stderr
+    );
     eprintln!(
         "Kea stateless DHCPv6 + radvd SLAAC, nginx over IPv6: IPv6 {:.2} s, run {:.1} s",
         l6["seconds"].as_f64().unwrap_or(0.0),

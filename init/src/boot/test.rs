@@ -638,6 +638,76 @@ fn option_59_naming_a_config_is_the_config() {
     assert_eq!(srv.asked[0], MAC_CFG);
 }
 
+/// DHCPv6 option 60 as more words of the init's command line: the
+/// label and download settings are taken, each with its own checks;
+/// anything else (`pxe.verify=off`, addressing, other words) is a warning
+/// and changes nothing.
+#[test]
+fn option_60_parameters_are_first_stage_arguments() {
+    struct WithParams(FakeNet, Vec<String>);
+    impl Network for WithParams {
+        fn interfaces(&self) -> Vec<net::Interface> {
+            self.0.interfaces()
+        }
+        fn lease(
+            &mut self,
+            c: &[net::Interface],
+            o: &Options,
+        ) -> Result<(Leases, net::Interface), BootError> {
+            let (mut l, i) = self.0.lease(c, o)?;
+            if let Some(l6) = l.v6.as_mut() {
+                l6.bootfile_params = self.1.clone();
+            }
+            Ok((l, i))
+        }
+        fn resolve(&self, n: &str, d: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+            self.0.resolve(n, d)
+        }
+    }
+    let params: Vec<String> = [
+        "pxe.label=install auto=1",
+        "pxe.busywait=5",
+        "pxe.maxsize=lots",
+        "pxe.verify=off",
+        "ip=[2001:db8::66]",
+        "quiet",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut o = opts();
+    o.settings.max_size = Some(1 << 30);
+    let leases: Leases = Lease6 {
+        bootfile_params: params.clone(),
+        ..lease6("tftp://[fec0::2]/pxelinux.0")
+    }
+    .into();
+    let w = with_boot_file_params(&o, &leases).unwrap();
+    assert_eq!(w.settings.label.as_deref(), Some("install auto=1"));
+    assert_eq!(w.settings.busy_wait, Some(5));
+    // A value that does not parse keeps what was set before.
+    assert_eq!(w.settings.max_size, Some(1 << 30));
+    assert!(!w.settings.verify_off);
+    assert_eq!(
+        (w.settings.ip6.as_ref(), w.settings.ip.as_ref()),
+        (None, None)
+    );
+    assert!(with_boot_file_params(&o, &lease6("tftp://[fec0::2]/x").into()).is_none());
+    // Over IPv4 (even with an IPv6 lease beside it) nothing is taken.
+    let both = Leases {
+        v4: Some(v4_lease()),
+        led: Family::V4,
+        ..leases.clone()
+    };
+    assert!(with_boot_file_params(&o, &both).is_none());
+    // The whole pipeline boots the label option 60 names.
+    let cfg = "DEFAULT l\nLABEL l\n KERNEL wrong\nLABEL install\n KERNEL right\n APPEND x=1\n";
+    let mut srv = FakeServer::with(&[(MAC_CFG, cfg)]);
+    let mut net = WithParams(net_v6("tftp://[fec0::2]/pxelinux.0"), params);
+    let p = run(&opts(), &mut net, &mut srv, &mut FakeConsole(vec![])).unwrap();
+    assert_eq!(p.resolution.label.as_deref(), Some("install"));
+    assert_eq!(srv.loaded, [("right".into(), "x=1 auto=1".into())]);
+}
+
 fn v4_lease() -> Lease {
     let ip = StaticIp {
         client: Ipv4Addr::new(10, 0, 2, 15),
