@@ -116,7 +116,7 @@ impl fmt::Display for FetchError {
             FetchError::Local(e) => write!(f, "local copy failed: {e}"),
             FetchError::Unsupported(p) => write!(
                 f,
-                "{p}: not supported: pxeinit fetches tftp://, http://, https://, ftp:// and file:// URLs and paths on the boot server"
+                "{p}: not supported: pxeinit fetches tftp://, http://, https://, ftp://, nfs: (nfs://, nfs+iso:) and file:// URLs and paths on the boot server"
             ),
             FetchError::Resolve { path, why } => write!(f, "{path}: {why}"),
             FetchError::Refused { from, why } => write!(f, "{from}: refused: {why}"),
@@ -142,7 +142,7 @@ enum Target {
 /// request for a file named `ftp://...` (any other `SCHEME://` is refused
 /// too).
 const UNSUPPORTED: &[&str] = &[
-    "ftp", "ftps", "sftp", "scp", "nfs", "file", "smb", "cifs", "iscsi", "nbd",
+    "ftp", "ftps", "sftp", "scp", "nfs", "nfs+iso", "file", "smb", "cifs", "iscsi", "nbd",
 ];
 
 /// The URL scheme of `path` (as written): `SCHEME://...`, or one of
@@ -189,7 +189,9 @@ fn target(path: &str, server: Option<IpAddr>) -> Result<Target, FetchError> {
         "http" | "https" if !crate::sources::claims(path) => {
             Ok(Target::Loc(Location::Http(path.to_string())))
         }
-        "http" | "https" | "file" | "ftp" => Ok(Target::Loc(Location::Url(path.to_string()))),
+        "http" | "https" | "file" | "ftp" | "nfs" | "nfs+iso" => {
+            Ok(Target::Loc(Location::Url(path.to_string())))
+        }
         "tftp" => {
             // scheme() saw "tftp" and "//": seven ASCII bytes.
             let rest = path.get(7..).unwrap_or_default();
@@ -1353,22 +1355,23 @@ mod test {
         ));
     }
 
-    /// `ftp://`, `nfs:` and any other scheme: "not supported", not a TFTP
-    /// request for a file of that name.
+    /// `smb://` and any other unknown scheme: "not supported", not a TFTP
+    /// request for a file of that name; `nfs:` forms go to the sources.
     #[test]
     fn other_schemes_are_not_supported() {
         let s = Some(IpAddr::from(Ipv4Addr::new(10, 0, 2, 2)));
-        for p in [
-            "nfs:10.0.0.1:/srv/k",
-            "nfs://h/k",
-            "smb://h/share/k",
-            "gopher://h/k",
-        ] {
+        for p in ["nfs:10.0.0.1:/srv/k", "nfs://h/k", "nfs+iso:h:/srv/x.iso/k"] {
+            assert!(
+                matches!(locate(p, s), Ok(Location::Url(ref u)) if u == p),
+                "{p}"
+            );
+        }
+        for p in ["smb://h/share/k", "gopher://h/k"] {
             let e = locate(p, s).unwrap_err();
             assert!(matches!(e, FetchError::Unsupported(_)), "{p}: {e:?}");
             assert_eq!(
                 e.to_string(),
-                format!("{p}: not supported: pxeinit fetches tftp://, http://, https://, ftp:// and file:// URLs and paths on the boot server")
+                format!("{p}: not supported: pxeinit fetches tftp://, http://, https://, ftp://, nfs: (nfs://, nfs+iso:) and file:// URLs and paths on the boot server")
             );
         }
     }

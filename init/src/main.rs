@@ -21,6 +21,7 @@ mod menu;
 mod modules;
 mod net;
 mod net6;
+mod nfs;
 mod pid1;
 mod ra;
 mod ranges;

@@ -1,8 +1,10 @@
 //! The transports beyond TFTP and HTTP: `ftp://` ([`crate::ftp`]),
-//! `file://` (and the local paths the CLI turns into `file://` URLs), and
-//! paths into ISO 9660 images (`.../dvd.iso/images/kernel.img`), read
-//! with random access from a local file or block device or over
-//! `http://` with Range requests ([`crate::ranges`]): only the volume
+//! `nfs:host:/path`, `nfs://host[:port]/path` and `nfs+iso:`
+//! ([`crate::nfs`]), `file://` (and the local paths the CLI turns into
+//! `file://` URLs), and paths into ISO 9660 images
+//! (`.../dvd.iso/images/kernel.img`), read with random access from a
+//! local file or block device, over NFS, or over `http://` with Range
+//! requests ([`crate::ranges`]): only the volume
 //! descriptors, the directories on the path and the file itself. [`crate::fetch`] hands these
 //! locations (`fetch::Location::Url`) here from inside its download path,
 //! so the size and rate limits, hashing, progress and signature checks
@@ -105,7 +107,47 @@ pub fn fetch(
                 .map(|_| ())
                 .map_err(|e| ftp_error(loc, e))
         }
+        Source::Nfs { host, port, path } => {
+            let mut f = nfs_open(dl, loc, host, *port, path)?;
+            f.copy(sink, limit, progress)
+                .map(|_| ())
+                .map_err(|e| nfs_error(loc, e))
+        }
         _ => Err(FetchError::Unsupported(url.to_string())),
+    }
+}
+
+/// Open an NFS file (a host name resolved with the lease's DNS).
+fn nfs_open(
+    dl: &Downloader,
+    loc: &fetch::Location,
+    host: &str,
+    port: Option<u16>,
+    path: &str,
+) -> Result<crate::nfs::File, FetchError> {
+    let addr =
+        crate::ftp::resolve(host, 0, &dl.dns, dl.http_timeout).map_err(|e| ftp_error(loc, e))?;
+    let srv = crate::nfs::Server {
+        host,
+        ip: addr.ip(),
+        port,
+        timeout: dl.http_timeout,
+    };
+    crate::nfs::open(&srv, path).map_err(|e| nfs_error(loc, e))
+}
+
+fn nfs_error(loc: &fetch::Location, e: crate::nfs::NfsError) -> FetchError {
+    use crate::nfs::NfsError;
+    match e {
+        NfsError::NotFound => FetchError::NotFound(loc.clone()),
+        NfsError::Unreachable(why) => FetchError::Unreachable {
+            from: loc.clone(),
+            why,
+        },
+        NfsError::Failed(why) => FetchError::Failed {
+            from: loc.clone(),
+            why,
+        },
     }
 }
 
@@ -168,9 +210,16 @@ fn image(
             crate::ranges::HttpRanges::new(url, dl.http_timeout, dl.dns.clone())
                 .map_err(failed)?,
         ),
+        Source::Nfs { host, port, path } => {
+            let f = nfs_open(dl, loc, host, *port, path)?;
+            if f.dir {
+                return Err(failed(format!("{path}: a directory, not an image")));
+            }
+            Box::new(f)
+        }
         _ => {
             return Err(failed(
-                "images are read from local files, block devices and http:// (random access), not over this transport".into(),
+                "images are read from local files, block devices, NFS and http:// (random access), not over this transport".into(),
             ))
         }
     };

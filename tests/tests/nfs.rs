@@ -1,0 +1,392 @@
+//! NFS locations against nfs-ganesha (NFSv3 over TCP, with rpcbind, in the
+//! server namespace and a mount namespace of their own): `nfs:host:/path`,
+//! `nfs://host/path` and `nfs://host:port/path` byte-identical, a file
+//! inside an ISO on NFS (`nfs+iso:`), a relative symbolic link on the path,
+//! tree detection, the xenpvnetboot drop-in, and the failures: a path no
+//! export contains, an export that refuses us, a missing file, a file
+//! above the size limit, and a server that is not running.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pxeinit_tests::*;
+
+/// The VFS backend ganesha loads (Debian's `nfs-ganesha-vfs`).
+const FSAL_VFS: &str = "/usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so";
+
+struct Out {
+    code: Option<i32>,
+    json: serde_json::Value,
+    stderr: String,
+    took: Duration,
+}
+
+impl Out {
+    fn last_line(&self) -> &str {
+        self.stderr.lines().last().unwrap_or_default()
+    }
+}
+
+fn pxeinit(lab: &Lab, args: &[&str]) -> Out {
+    let t = Instant::now();
+    let o = Command::new("timeout")
+        .arg("60")
+        .args(["ip", "netns", "exec", &lab.cli_ns])
+        .arg(pxeinit_bin())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("pxeinit");
+    Out {
+        code: o.status.code(),
+        json: serde_json::from_slice(&o.stdout).unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        took: t.elapsed(),
+    }
+}
+
+fn nfs_lab(name: &str, needs: &[&str]) -> Option<Lab> {
+    let mut all = vec!["timeout"];
+    all.extend_from_slice(needs);
+    let lab = Lab::new(name, &all)?;
+    sh(&[
+        "ip",
+        "-n",
+        &lab.cli_ns,
+        "addr",
+        "add",
+        "192.168.77.50/24",
+        "dev",
+        CLIENT_IF,
+    ]);
+    Some(lab)
+}
+
+/// rpcbind and ganesha.nfsd in the server namespace, in a mount namespace
+/// with a private /run (rpcbind's socket and lock; ganesha registers
+/// through the socket), exporting the lab root read-only over NFSv3/TCP
+/// to everyone and `private/` to 10.9.9.9 only.
+fn ganesha(lab: &Lab) {
+    let root = lab.root();
+    let private = lab.dir.join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::create_dir_all(lab.dir.join("recovery")).unwrap();
+    let conf = lab.file(
+        "ganesha.conf",
+        format!(
+            "NFS_CORE_PARAM {{ Protocols = 3; NFS_Port = 2049; MNT_Port = 20048;\n\
+             Enable_NLM = false; Enable_RQUOTA = false; }}\n\
+             NFSv4 {{ Graceless = true; RecoveryRoot = {rec}; }}\n\
+             EXPORT {{ Export_Id = 1; Path = {root}; Pseudo = /root; Access_Type = RO;\n\
+             Squash = No_Root_Squash; Protocols = 3; Transports = TCP; SecType = sys;\n\
+             FSAL {{ Name = VFS; }} }}\n\
+             EXPORT {{ Export_Id = 2; Path = {private}; Pseudo = /private; Access_Type = None;\n\
+             Protocols = 3; Transports = TCP; SecType = sys;\n\
+             CLIENT {{ Clients = 10.9.9.9; Access_Type = RO; }}\n\
+             FSAL {{ Name = VFS; }} }}\n\
+             LOG {{ Default_Log_Level = EVENT; }}\n",
+            rec = lab.dir.join("recovery").display(),
+            root = root.display(),
+            private = private.display(),
+        ),
+    );
+    let script = format!(
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && rpcbind -f & sleep 0.3; \
+         exec ganesha.nfsd -F -f {conf} -L /dev/stderr -p {d}/ganesha.pid",
+        conf = conf.display(),
+        d = lab.dir.display()
+    );
+    lab.spawn(
+        "ganesha",
+        &[
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ],
+    );
+    lab.wait_port("tcp", 111);
+    // ganesha listens on dual-stack sockets: /proc/net/tcp6.
+    lab.wait_port("tcp6", 2049);
+    lab.wait_port("tcp6", 20048);
+}
+
+/// `fetch` of `loc` succeeds with `sha`.
+fn fetched(lab: &Lab, loc: &str, sha: &str, bytes: u64) -> Out {
+    let o = pxeinit(lab, &["fetch", loc]);
+    assert_eq!(o.code, Some(0), "{loc}: {}", o.stderr);
+    assert_eq!(o.json["sha256"], sha, "{loc}");
+    assert_eq!(o.json["bytes"], bytes, "{loc}");
+    assert_eq!(o.json["from"], loc);
+    o
+}
+
+/// Every location form against ganesha, byte-identical; an ISO on NFS;
+/// a symbolic link; tree detection; the failures a server can give; and
+/// 64 MiB over NFS against the same over HTTP from nginx.
+#[test]
+fn nfs_against_ganesha() {
+    let Some(lab) = nfs_lab(
+        "nfs_against_ganesha",
+        &[
+            "ganesha.nfsd",
+            FSAL_VFS,
+            "rpcbind",
+            "unshare",
+            "mount",
+            "xorriso",
+            "nginx",
+        ],
+    ) else {
+        return;
+    };
+    let root = lab.root();
+    let r = root.display().to_string();
+    let ksha = lab.put_random("images/kernel.img", 3 << 20, 31);
+    // Not a multiple of any read size.
+    let isha = lab.put_random("images/initrd.img", (5 << 20) + 4321, 32);
+    std::os::unix::fs::symlink("images", root.join("current")).unwrap();
+    let suse = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../locations/tests/testdata/opensuse-leap-15.6-s390x/boot/s390x");
+    let src = lab.dir.join("iso-src");
+    for f in ["linux", "initrd", "parmfile"] {
+        let data = std::fs::read(suse.join(f)).unwrap();
+        lab.put(&format!("leap/boot/s390x/{f}"), &data);
+        let p = src.join("boot/s390x").join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let p = src.join("images/big-initrd.img");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, pattern((2 << 20) + 77, 33)).unwrap();
+    let big_sha = sha256_file(&p);
+    let iso = root.join("dvd.iso");
+    sh(&[
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-R",
+        "-J",
+        "-V",
+        "PXEINIT_NFS",
+        "-o",
+        &iso.to_string_lossy(),
+        &src.to_string_lossy(),
+    ]);
+    let bsha = lab.put_random("big", 64 << 20, 34);
+    ganesha(&lab);
+    lab.nginx();
+
+    let h = "192.168.77.1";
+    fetched(
+        &lab,
+        &format!("nfs:{h}:{r}/images/kernel.img"),
+        &ksha,
+        3 << 20,
+    );
+    fetched(
+        &lab,
+        &format!("nfs://{h}{r}/images/initrd.img"),
+        &isha,
+        (5 << 20) + 4321,
+    );
+    fetched(
+        &lab,
+        &format!("nfs://{h}:2049{r}/images/kernel.img"),
+        &ksha,
+        3 << 20,
+    );
+    // A relative symbolic link on the path, and `..` through it.
+    fetched(
+        &lab,
+        &format!("nfs:{h}:{r}/current/kernel.img"),
+        &ksha,
+        3 << 20,
+    );
+    fetched(
+        &lab,
+        &format!("nfs:{h}:{r}/current/../images/kernel.img"),
+        &ksha,
+        3 << 20,
+    );
+    // Inside an ISO on NFS: nfs+iso:, and an .iso component in nfs:.
+    fetched(
+        &lab,
+        &format!("nfs+iso:{h}:{r}/dvd.iso/images/big-initrd.img"),
+        &big_sha,
+        (2 << 20) + 77,
+    );
+    fetched(
+        &lab,
+        &format!("nfs:{h}:{r}/dvd.iso/images/big-initrd.img"),
+        &big_sha,
+        (2 << 20) + 77,
+    );
+
+    let o = pxeinit(&lab, &["tree", &format!("nfs:{h}:{r}/leap")]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(o.json["family"], "suse");
+    assert_eq!(
+        o.json["cmdline"],
+        format!("linuxrcstderr=/dev/console install=nfs://{h}{r}/leap")
+    );
+    let o = pxeinit(&lab, &["tree", &format!("nfs+iso:{h}:{r}/dvd.iso")]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert_eq!(o.json["family"], "suse", "{}", o.json);
+
+    // Failures: one line each, naming the location once.
+    let loc = format!("nfs:{h}:{r}/images/nope");
+    let o = pxeinit(&lab, &["fetch", &loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(o.last_line(), format!("pxeinit: {loc}: file not found"));
+    let loc = format!("nfs+iso:{h}:{r}/dvd.iso/images/nope");
+    let o = pxeinit(&lab, &["fetch", &loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(o.last_line(), format!("pxeinit: {loc}: file not found"));
+    // ganesha lists only the exports this client may mount, and answers
+    // MNT3ERR_ACCES for any other path.
+    let loc = format!("nfs:{h}:/srv/elsewhere/kernel.img");
+    let o = pxeinit(&lab, &["fetch", &loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.last_line(),
+        format!(
+            "pxeinit: {loc}: NFS server {h} does not export /srv/elsewhere/kernel.img to us (MNT3ERR_ACCES; its exports: {r})"
+        )
+    );
+    let private = lab.dir.join("private").display().to_string();
+    let loc = format!("nfs:{h}:{private}/kernel.img");
+    let o = pxeinit(&lab, &["fetch", &loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.last_line(),
+        format!(
+            "pxeinit: {loc}: NFS server {h} does not export {private}/kernel.img to us (MNT3ERR_ACCES; its exports: {r})"
+        )
+    );
+    let loc = format!("nfs:{h}:{r}/images/kernel.img");
+    let o = pxeinit(&lab, &["fetch", &loc, "--max-size", "1M"]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.last_line(),
+        format!("pxeinit: {loc}: 3145728 bytes, larger than the size limit of 1048576 bytes")
+    );
+    let loc = format!("nfs:{h}:{r}/images");
+    let o = pxeinit(&lab, &["fetch", &loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(o.last_line(), format!("pxeinit: {loc}: is a directory"));
+
+    // 64 MiB over NFS and over HTTP: the better of two runs each.
+    let best = |loc: &str| {
+        (0..2)
+            .map(|_| {
+                fetched(&lab, loc, &bsha, 64 << 20).json["seconds"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let nfs = best(&format!("nfs:{h}:{r}/big"));
+    let http = best(&format!("http://{h}:8080/big"));
+    eprintln!(
+        "64 MiB: NFS {nfs:.3} s ({:.0} MiB/s), HTTP {http:.3} s ({:.0} MiB/s)",
+        64.0 / nfs,
+        64.0 / http
+    );
+}
+
+/// pxeinit as `xenpvnetboot` with `--location=nfs:` (its MountedFetcher)
+/// and `nfs+iso:` (its NFSISOFetcher): the files land in the output
+/// directory, byte-identical.
+#[test]
+fn xenpvnetboot_nfs_locations() {
+    let Some(lab) = nfs_lab(
+        "xenpvnetboot_nfs_locations",
+        &[
+            "ganesha.nfsd",
+            FSAL_VFS,
+            "rpcbind",
+            "unshare",
+            "mount",
+            "xorriso",
+        ],
+    ) else {
+        return;
+    };
+    let r = lab.root().display().to_string();
+    let ksha = lab.put_random("OL6/images/pxeboot/vmlinuz", 1 << 20, 41);
+    let rsha = lab.put_random("OL6/images/pxeboot/initrd.img", 2 << 20, 42);
+    sh(&[
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-R",
+        "-J",
+        "-o",
+        &lab.root().join("OL6.iso").to_string_lossy(),
+        &lab.root().join("OL6").to_string_lossy(),
+    ]);
+    ganesha(&lab);
+    let link = lab.dir.join("xenpvnetboot");
+    std::os::unix::fs::symlink(pxeinit_bin(), &link).unwrap();
+    for (n, location) in [
+        (1, format!("nfs:192.168.77.1:{r}/OL6")),
+        (2, format!("nfs+iso:192.168.77.1:{r}/OL6.iso")),
+    ] {
+        let out = lab.dir.join(format!("bootloader.{n}.out"));
+        std::fs::write(&out, b"").unwrap();
+        let outdir = lab.dir.join(format!("bootloader.{n}.d"));
+        let o = Command::new("timeout")
+            .arg("60")
+            .args(["ip", "netns", "exec", &lab.cli_ns])
+            .arg(&link)
+            .args([
+                "--args=console=hvc0",
+                &format!("--output={}", out.display()),
+                "--output-format=simple0",
+                &format!("--output-directory={}", outdir.display()),
+                &format!("--location={location}"),
+                "/var/lib/xen/images/guest.img",
+            ])
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("xenpvnetboot");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{location}: {err}");
+        let result = String::from_utf8(std::fs::read(&out).unwrap()).unwrap();
+        let items: Vec<&str> = result.split('\0').collect();
+        let k = items[0].strip_prefix("kernel ").expect("kernel");
+        let rd = items[1].strip_prefix("ramdisk ").expect("ramdisk");
+        assert_eq!(items[2..], ["args console=hvc0", "", ""], "{result:?}");
+        assert_eq!(sha256_file(Path::new(k)), ksha, "{location}");
+        assert_eq!(sha256_file(Path::new(rd)), rsha, "{location}");
+    }
+}
+
+/// No NFS server at the address: one line, at once (the portmapper's
+/// connection is refused), for each location form.
+#[test]
+fn nfs_server_not_running() {
+    let Some(lab) = nfs_lab("nfs_server_not_running", &[]) else {
+        return;
+    };
+    for (loc, port) in [
+        ("nfs:192.168.77.1:/srv/images/kernel.img", 111),
+        ("nfs://192.168.77.1:2049/srv/images/kernel.img", 111),
+        ("nfs+iso:192.168.77.1:/srv/dvd.iso/images/kernel.img", 111),
+    ] {
+        let o = pxeinit(&lab, &["fetch", loc]);
+        assert_eq!(o.code, Some(2), "{loc}");
+        assert_eq!(
+            o.last_line(),
+            format!(
+                "pxeinit: {loc}: NFS server 192.168.77.1: cannot reach the portmapper (port {port}): Connection refused (os error 111)"
+            )
+        );
+        assert!(o.took < Duration::from_secs(5), "{loc}: {:?}", o.took);
+    }
+}
