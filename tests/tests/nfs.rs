@@ -390,3 +390,122 @@ fn nfs_server_not_running() {
         assert!(o.took < Duration::from_secs(5), "{loc}: {:?}", o.took);
     }
 }
+
+/// XDR of a reply to `xid`: accepted, AUTH_NONE verifier, SUCCESS, then
+/// `results` (u32 words), as one last fragment.
+fn rpc_reply(xid: u32, results: &[u32]) -> Vec<u8> {
+    let words: Vec<u32> = [xid, 1, 0, 0, 0, 0]
+        .iter()
+        .chain(results)
+        .copied()
+        .collect();
+    let mut out = ((words.len() * 4) as u32 | 0x8000_0000)
+        .to_be_bytes()
+        .to_vec();
+    for w in words {
+        out.extend_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
+/// A scripted portmapper (port 111) and mountd (port 20048) that list
+/// `/srv` and answer every `MNT` with `status`; `hostile` makes mountd
+/// announce a 2 GiB reply instead. Returns when `stop` is set.
+fn scripted_rpc(stop: std::sync::Arc<std::sync::atomic::AtomicBool>, status: u32, hostile: bool) {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::Ordering;
+    let pm = TcpListener::bind((SERVER, 111)).expect("bind 111");
+    let mnt = TcpListener::bind((SERVER, 20048)).expect("bind 20048");
+    pm.set_nonblocking(true).unwrap();
+    mnt.set_nonblocking(true).unwrap();
+    while !stop.load(Ordering::SeqCst) {
+        for (l, is_pm) in [(&pm, true), (&mnt, false)] {
+            let Ok((mut s, _)) = l.accept() else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                loop {
+                    let mut mark = [0u8; 4];
+                    if s.read_exact(&mut mark).is_err() {
+                        return;
+                    }
+                    let len = (u32::from_be_bytes(mark) & 0x7fff_ffff) as usize;
+                    let mut call = vec![0u8; len];
+                    if s.read_exact(&mut call).is_err() {
+                        return;
+                    }
+                    let word =
+                        |i: usize| u32::from_be_bytes(call[i * 4..i * 4 + 4].try_into().unwrap());
+                    let (xid, prog, proc_) = (word(0), word(3), word(5));
+                    let reply = match (is_pm, prog, proc_) {
+                        // GETPORT: mountd here, NFS on 2049 (never reached).
+                        (true, _, 3) => {
+                            let port = match word(word(7) as usize / 4 + 10) {
+                                100005 => 20048,
+                                _ => 2049,
+                            };
+                            rpc_reply(xid, &[port])
+                        }
+                        (false, _, _) if hostile => 0xffff_ffffu32.to_be_bytes().to_vec(),
+                        // EXPORT: /srv to *.
+                        (false, _, 5) => rpc_reply(
+                            xid,
+                            &[
+                                1,
+                                4,
+                                u32::from_be_bytes(*b"/srv"),
+                                1,
+                                1,
+                                u32::from_be_bytes(*b"*\0\0\0"),
+                                0,
+                                0,
+                            ],
+                        ),
+                        (false, _, 1) => rpc_reply(xid, &[status]),
+                        _ => rpc_reply(xid, &[]),
+                    };
+                    if s.write_all(&reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A mountd that lists `/srv` and refuses it (as Linux's nfsd refuses a
+/// client its exports do not name): the export and the status, one line;
+/// and one that announces a 2 GiB reply: refused, no allocation, no hang.
+#[test]
+fn nfs_export_refused_and_hostile_mountd() {
+    let Some(lab) = nfs_lab("nfs_export_refused_and_hostile_mountd", &[]) else {
+        return;
+    };
+    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 13, false));
+    lab.wait_port("tcp", 20048);
+    let loc = "nfs:192.168.77.1:/srv/images/kernel.img";
+    let o = pxeinit(&lab, &["fetch", loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.last_line(),
+        format!("pxeinit: {loc}: NFS server 192.168.77.1 refused export /srv: permission denied (MNT3ERR_ACCES)")
+    );
+    drop(lab);
+
+    let Some(lab) = nfs_lab("nfs_export_refused_and_hostile_mountd", &[]) else {
+        return;
+    };
+    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 0, true));
+    lab.wait_port("tcp", 20048);
+    let o = pxeinit(&lab, &["fetch", loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.last_line(),
+        format!("pxeinit: {loc}: NFS server 192.168.77.1 (mountd): reply record longer than 1 MiB and 64 KiB")
+    );
+    assert!(o.took < Duration::from_secs(5), "{:?}", o.took);
+}
