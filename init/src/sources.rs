@@ -14,7 +14,8 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use locations::iso9660::{Iso, IsoError, ReadAt, ReadError, Slice};
+use locations::image::{self, ImageError};
+use locations::iso9660::{ReadAt, ReadError};
 use locations::{Location, Source};
 
 use crate::fetch::{self, Downloader, FetchError};
@@ -194,8 +195,8 @@ fn image(
         from: loc.clone(),
         why,
     };
-    let iso_err = |e: IsoError| match e {
-        IsoError::NotFound(_) => FetchError::NotFound(loc.clone()),
+    let img_err = |e: ImageError| match e {
+        ImageError::NotFound(_) => FetchError::NotFound(loc.clone()),
         e => failed(e.to_string()),
     };
     let mut r: Box<dyn ReadAt> = match &parsed.source {
@@ -228,24 +229,18 @@ fn image(
         .split_last()
         .unwrap_or((&parsed.inside[0], &[]));
     for inner in outer {
-        let mut iso = Iso::open(r).map_err(iso_err)?;
-        let e = iso.lookup(inner).map_err(iso_err)?;
-        if e.dir {
-            return Err(failed(format!(
-                "{inner}: a directory in the image, not an image"
-            )));
-        }
-        r = Box::new(Slice::new(iso.into_inner(), e.offset, e.size));
+        r = Box::new(image::open(r, inner).map_err(|e| match e {
+            ImageError::Directory(p) => {
+                failed(format!("{p}: a directory in the image, not an image"))
+            }
+            e => img_err(e),
+        })?);
     }
-    let mut iso = Iso::open(r).map_err(iso_err)?;
-    let e = iso.lookup(last).map_err(iso_err)?;
-    if e.dir {
-        return Err(failed(format!("{last}: a directory in the image")));
-    }
-    if e.size > limit {
+    let mut file = image::open(r, last).map_err(img_err)?;
+    let size = file.size();
+    if size > limit {
         return Err(failed(format!(
-            "{} bytes, larger than the size limit of {limit} bytes",
-            e.size
+            "{size} bytes, larger than the size limit of {limit} bytes"
         )));
     }
     // Ranges from 64 KiB doubling to 1 MiB: a caller that stops after the
@@ -253,14 +248,15 @@ fn image(
     let mut buf = vec![0u8; 1 << 20];
     let mut chunk = 64 << 10;
     let mut got = 0u64;
-    while got < e.size {
-        let n = (e.size - got).min(chunk) as usize;
+    while got < size {
+        let n = (size - got).min(chunk) as usize;
         chunk = (chunk * 2).min(buf.len() as u64);
-        iso.read_at(&e, got, &mut buf[..n]).map_err(iso_err)?;
+        file.read_exact_at(got, &mut buf[..n])
+            .map_err(|e| failed(e.to_string()))?;
         sink.write_all(&buf[..n])
             .map_err(|e| failed(format!("writing the copy: {e}")))?;
         got += n as u64;
-        progress(got, Some(e.size));
+        progress(got, Some(size));
     }
     Ok(())
 }

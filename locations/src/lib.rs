@@ -107,10 +107,12 @@
 //! [`iso9660`] reads ISO 9660 images (Rock Ridge and Joliet names) with
 //! random access over a [`iso9660::ReadAt`]: the volume descriptors, the
 //! directory extents on the path, then only the ranges of the files
-//! wanted.
+//! wanted. [`image`] opens a path inside an image of either ISO 9660 or
+//! ext2/3/4 (the `ext4-view` crate), told apart by their magic numbers.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod image;
 pub mod iso9660;
 mod location;
 pub mod s390;

@@ -160,7 +160,7 @@ fn iso_over_http_ranges_and_local() {
     assert_eq!(o.code, Some(2));
     assert_eq!(
         o.last_line(),
-        "pxeinit: http://192.168.77.1:8080/bad.iso/boot/x: not an ISO 9660 image (no CD001 primary volume descriptor)"
+        "pxeinit: http://192.168.77.1:8080/bad.iso/boot/x: not an ISO 9660 or ext2/3/4 image (no CD001 or 0xEF53 magic)"
     );
 
     // The same image as a local file.

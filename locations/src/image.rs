@@ -1,0 +1,270 @@
+//! A path inside an image, whichever file system the image holds: ISO
+//! 9660 ([`crate::iso9660`]) or ext2/3/4 (read with the `ext4-view`
+//! crate: superblock, 32- and 64-bit group descriptors, extents and
+//! indirect blocks, linear and htree directories), told apart by their
+//! magic numbers (`CD001` at byte 32769, `0xEF53` at byte 1080). Both are
+//! read through the same [`ReadAt`]: a local file, a block device, HTTP
+//! Range requests or a file inside another image. Every other file
+//! system (XFS, squashfs, ...) is refused here, naming it when its magic
+//! is known: pxeinit leaves those to the kernel's mount.
+
+use std::fmt;
+
+use crate::iso9660::{Iso, IsoError, ReadAt, ReadError, Slice};
+
+/// The file systems this module reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// ISO 9660 (with Rock Ridge and Joliet names).
+    Iso9660,
+    /// ext2, ext3 or ext4.
+    Ext,
+}
+
+/// Why a path inside an image cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// The path is not in the image.
+    NotFound(String),
+    /// The path is a directory.
+    Directory(String),
+    /// Neither ISO 9660 nor ext2/3/4 (the file system, when known).
+    Unknown(Option<&'static str>),
+    /// The ISO 9660 reader's error.
+    Iso(IsoError),
+    /// The ext2/3/4 reader's error (one line).
+    Ext(String),
+    /// The [`ReadAt`] failed.
+    Read(String),
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageError::NotFound(p) => write!(f, "{p}: not found in the image"),
+            ImageError::Directory(p) => write!(f, "{p}: a directory in the image"),
+            ImageError::Unknown(Some(fs)) => write!(
+                f,
+                "a {fs} image: only ISO 9660 and ext2/3/4 are read in user space"
+            ),
+            ImageError::Unknown(None) => {
+                write!(
+                    f,
+                    "not an ISO 9660 or ext2/3/4 image (no CD001 or 0xEF53 magic)"
+                )
+            }
+            ImageError::Iso(e) => write!(f, "{e}"),
+            ImageError::Ext(why) => write!(f, "ext2/3/4 image: {why}"),
+            ImageError::Read(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ImageError {}
+
+/// The magic numbers of other file systems, for the error message.
+const OTHERS: &[(u64, &[u8], &str)] = &[
+    (0, b"XFSB", "XFS"),
+    (0, b"hsqs", "squashfs"),
+    (1024, &[0xe2, 0xe1, 0xf5, 0xe0], "EROFS"),
+    (65600, b"_BHRfS_M", "Btrfs"),
+];
+
+/// Which file system `r` holds.
+pub fn kind(r: &mut dyn ReadAt) -> Result<Kind, ImageError> {
+    let mut m = [0u8; 2];
+    let got = |r: &mut dyn ReadAt, at: u64, buf: &mut [u8]| match r.read_exact_at(at, buf) {
+        Ok(()) => Ok(true),
+        Err(ReadError::Eof) => Ok(false),
+        Err(ReadError::Other(why)) => Err(ImageError::Read(why)),
+    };
+    if got(r, 1080, &mut m)? && m == [0x53, 0xef] {
+        return Ok(Kind::Ext);
+    }
+    let mut cd = [0u8; 5];
+    if got(r, 32769, &mut cd)? && &cd == b"CD001" {
+        return Ok(Kind::Iso9660);
+    }
+    for (at, magic, name) in OTHERS {
+        let mut b = vec![0u8; magic.len()];
+        if got(r, *at, &mut b)? && b == *magic {
+            return Err(ImageError::Unknown(Some(name)));
+        }
+    }
+    Err(ImageError::Unknown(None))
+}
+
+/// A file inside an image, read with random access (a [`ReadAt`] itself,
+/// for images inside images).
+pub struct File {
+    inner: Inner,
+    size: u64,
+}
+
+enum Inner {
+    Iso(Slice<Box<dyn ReadAt>>),
+    Ext(Box<ext4_view::File>),
+}
+
+impl File {
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl ReadAt for File {
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        if offset.saturating_add(buf.len() as u64) > self.size {
+            return Err(ReadError::Eof);
+        }
+        match &mut self.inner {
+            Inner::Iso(s) => s.read_exact_at(offset, buf),
+            Inner::Ext(f) => {
+                f.seek_to(offset)
+                    .map_err(|e| ReadError::Other(ext_reason(&e)))?;
+                let mut done = 0;
+                while done < buf.len() {
+                    match f.read_bytes(&mut buf[done..]) {
+                        Ok(0) => return Err(ReadError::Eof),
+                        Ok(n) => done += n,
+                        Err(e) => return Err(ReadError::Other(ext_reason(&e))),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An ext4-view error as one line.
+fn ext_reason(e: &ext4_view::Ext4Error) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+/// [`ReadAt`] as ext4-view's reader.
+struct ExtReader(Box<dyn ReadAt>);
+
+/// A [`ReadError`] as the error ext4-view's reader returns.
+#[derive(Debug)]
+struct ExtReadError(ReadError);
+
+impl fmt::Display for ExtReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for ExtReadError {}
+
+impl ext4_view::Ext4Read for ExtReader {
+    fn read(
+        &mut self,
+        start_byte: u64,
+        dst: &mut [u8],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+        self.0
+            .read_exact_at(start_byte, dst)
+            .map_err(|e| Box::new(ExtReadError(e)) as _)
+    }
+}
+
+/// Open the file at `path` (relative to the image's root, `/`-separated)
+/// inside the image `r` holds.
+pub fn open(mut r: Box<dyn ReadAt>, path: &str) -> Result<File, ImageError> {
+    match kind(&mut *r)? {
+        Kind::Iso9660 => {
+            let mut iso = Iso::open(r).map_err(iso_error)?;
+            let e = iso.lookup(path).map_err(iso_error)?;
+            if e.dir {
+                return Err(ImageError::Directory(path.to_string()));
+            }
+            Ok(File {
+                inner: Inner::Iso(Slice::new(iso.into_inner(), e.offset, e.size)),
+                size: e.size,
+            })
+        }
+        Kind::Ext => {
+            let fs = ext4_view::Ext4::load(Box::new(ExtReader(r)))
+                .map_err(|e| ImageError::Ext(ext_reason(&e)))?;
+            let abs = format!("/{}", path.trim_start_matches('/'));
+            let err = |e: ext4_view::Ext4Error| match e {
+                ext4_view::Ext4Error::NotFound => ImageError::NotFound(path.to_string()),
+                ext4_view::Ext4Error::IsADirectory => ImageError::Directory(path.to_string()),
+                e => ImageError::Ext(format!("{path}: {}", ext_reason(&e))),
+            };
+            let f = fs.open(abs.as_str()).map_err(err)?;
+            let size = f.metadata().len();
+            Ok(File {
+                inner: Inner::Ext(Box::new(f)),
+                size,
+            })
+        }
+    }
+}
+
+fn iso_error(e: IsoError) -> ImageError {
+    match e {
+        IsoError::NotFound(p) => ImageError::NotFound(p),
+        e => ImageError::Iso(e),
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    struct Bytes(Vec<u8>);
+
+    impl ReadAt for Bytes {
+        fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            (&self.0[..]).read_exact_at(offset, buf)
+        }
+    }
+
+    fn open_bytes(b: Vec<u8>, path: &str) -> Result<File, ImageError> {
+        open(Box::new(Bytes(b)), path)
+    }
+
+    #[test]
+    fn unknown_images_are_named() {
+        let mut xfs = vec![0u8; 70_000];
+        xfs[..4].copy_from_slice(b"XFSB");
+        let e = open_bytes(xfs, "boot/vmlinuz").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "a XFS image: only ISO 9660 and ext2/3/4 are read in user space"
+        );
+        let e = open_bytes(vec![0u8; 100], "x").err().unwrap();
+        assert_eq!(e, ImageError::Unknown(None));
+    }
+
+    /// A superblock magic with nothing sensible around it is refused, not
+    /// a panic; so is every truncation of it.
+    #[test]
+    fn corrupt_ext_is_an_error() {
+        let mut b = vec![0u8; 4096];
+        b[1080] = 0x53;
+        b[1081] = 0xef;
+        for len in [1082, 2048, 4096] {
+            let e = open_bytes(b[..len].to_vec(), "boot/vmlinuz").err().unwrap();
+            assert!(matches!(e, ImageError::Ext(_)), "{e}");
+            assert!(!e.to_string().contains('\n'));
+        }
+        // Random superblocks: errors, never panics.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            for byte in &mut b[1024..2048] {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *byte = x as u8;
+            }
+            b[1080] = 0x53;
+            b[1081] = 0xef;
+            let _ = open_bytes(b.clone(), "a/b");
+        }
+    }
+}
