@@ -1,5 +1,5 @@
 #!/bin/sh
-# Seed corpora for the HTTP, DNS and minisign targets (the wire targets
+# Seed corpora for the HTTP, DNS, minisign and NFS targets (the wire targets
 # start empty): a few well-formed inputs each, so that libFuzzer starts
 # past the first checks. The minisign ones use the key and signatures
 # built into fuzz_targets/minisign_sig.rs.
@@ -28,3 +28,11 @@ seed minisign_sig raw_pre "\\000$PRE\\000http://h/cfg/signed.cfg?v=1\\000$DATA"
 seed minisign_sig raw_legacy "\\003$LEGACY\\000pxelinux.cfg/signed.cfg\\000$DATA"
 seed minisign_sig real '\001\000\000\000\000signed.cfg\000LABEL fuzz\n  KERNEL vmlinuz\n'
 seed minisign_sig assembled '\002\377\000\000\000ops\000timestamp:1\000signed.cfg\000signed.cfg\000'
+
+# nfs_reply: a selector byte, then a reply (xid 7, accepted, AUTH_NONE
+# verifier, SUCCESS) and its results: MNT (a 4-byte handle, AUTH_SYS),
+# EXPORT (/srv to *), READ of 5 bytes with eof (1024 asked).
+H='\000\000\000\007\000\000\000\001\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000'
+seed nfs_reply mnt "\001$H\000\000\000\000\000\000\000\004abcd\000\000\000\001\000\000\000\001"
+seed nfs_reply exports "\002$H\000\000\000\001\000\000\000\004/srv\000\000\000\001\000\000\000\001*\000\000\000\000\000\000\000\000\000\000\000"
+seed nfs_reply read "\004$H\000\000\000\000\000\000\000\000\000\000\000\005\000\000\000\001\000\000\000\005hello\000\000\000"
