@@ -1158,6 +1158,9 @@ impl Network for System {
             }
         }
         let (lease, iface) = get_lease(&candidates, opts)?;
+        // Link-local servers (in option 59, configs, name servers) are on
+        // the interface the lease came on.
+        crate::net6::set_link_scope(&iface.name);
         if let Some(l) = lease.leading_v4() {
             net::configure(&iface.name, l.address, l.netmask, l.gateway())
                 .map_err(BootError::Net)?;

@@ -186,7 +186,7 @@ pub fn resolve_aaaa(
     let q = query_aaaa(id, name).ok_or_else(|| DnsError::BadName(name.to_string()))?;
     let to: Vec<SocketAddr> = servers
         .iter()
-        .map(|s| SocketAddr::new(IpAddr::V6(*s), 53))
+        .map(|s| crate::net6::scoped(SocketAddr::new(IpAddr::V6(*s), 53)))
         .collect();
     let sock = UdpSocket::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0))
         .map_err(DnsError::Io)?;

@@ -187,7 +187,7 @@ fn verb(cmd: &str) -> &str {
 }
 
 fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&addr, timeout)?;
+    let s = TcpStream::connect_timeout(&crate::net6::scoped(addr), timeout)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
     Ok(s)

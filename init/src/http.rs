@@ -491,8 +491,8 @@ fn connect_tcp(url: &Url, opts: &Options) -> Result<TcpStream, HttpError> {
                 .map_err(|e| HttpError::Resolve(e.to_string()))?,
         ),
     };
-    let s = TcpStream::connect_timeout(&SocketAddr::new(ip, url.port), opts.timeout)
-        .map_err(HttpError::Connect)?;
+    let to = crate::net6::scoped(SocketAddr::new(ip, url.port));
+    let s = TcpStream::connect_timeout(&to, opts.timeout).map_err(HttpError::Connect)?;
     s.set_read_timeout(Some(opts.timeout))?;
     s.set_write_timeout(Some(opts.timeout))?;
     let _ = s.set_nodelay(true);

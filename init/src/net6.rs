@@ -11,8 +11,9 @@
 
 use std::fs;
 use std::io;
-use std::net::Ipv6Addr;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::net::NetError;
@@ -360,6 +361,43 @@ pub fn add_default_route(name: &str, gateway: Ipv6Addr) -> Result<(), NetError> 
     Ok(())
 }
 
+/// The interface index link-local addresses without a scope are reached
+/// through ([`set_link_scope`]); 0 until a lease is taken.
+static LINK_SCOPE: AtomicU32 = AtomicU32::new(0);
+
+/// From now on, reach link-local addresses (fe80::/10) that come
+/// without a scope (in option 59, a config's URL, the name servers)
+/// through `name`: the interface the lease came on.
+pub fn set_link_scope(name: &str) {
+    if let Some(i) = ifindex(name) {
+        LINK_SCOPE.store(i, Ordering::Relaxed);
+    }
+}
+
+/// Whether `a` is link-local (fe80::/10), which a socket reaches only
+/// with a scope (the interface).
+pub fn is_link_local(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// `addr` with scope `scope` when it is a link-local IPv6 address
+/// without one; any other address as it is.
+pub fn with_scope(addr: SocketAddr, scope: u32) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(mut a) if a.scope_id() == 0 && is_link_local(a.ip()) => {
+            a.set_scope_id(scope);
+            SocketAddr::V6(a)
+        }
+        a => a,
+    }
+}
+
+/// `addr` reached through the boot interface when it is link-local
+/// ([`set_link_scope`], [`with_scope`]).
+pub fn scoped(addr: SocketAddr) -> SocketAddr {
+    with_scope(addr, LINK_SCOPE.load(Ordering::Relaxed))
+}
+
 /// The EUI-64 interface identifier of `mac` (RFC 4291 appendix A).
 pub fn eui64(mac: &[u8; 6]) -> [u8; 8] {
     [
@@ -387,6 +425,36 @@ pub fn in_prefix(a: Ipv6Addr, prefix: Ipv6Addr, len: u8) -> bool {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn link_local_addresses_get_the_scope() {
+        let ll: SocketAddr = "[fe80::1]:69".parse().unwrap();
+        let SocketAddr::V6(a) = with_scope(ll, 3) else {
+            panic!()
+        };
+        assert_eq!((a.scope_id(), a.port()), (3, 69));
+        // A scope already given stays; other addresses have none.
+        let given: SocketAddr = "[fe80::1%7]:69".parse().unwrap();
+        assert_eq!(with_scope(given, 3), given);
+        for a in [
+            "[fd77::1]:69",
+            "[febf::1]:80",
+            "10.0.0.1:69",
+            "[fec0::2]:69",
+        ] {
+            let a: SocketAddr = a.parse().unwrap();
+            let want = if a.to_string().starts_with("[febf") {
+                let SocketAddr::V6(mut v) = a else { panic!() };
+                v.set_scope_id(3);
+                SocketAddr::V6(v)
+            } else {
+                a
+            };
+            assert_eq!(with_scope(a, 3), want, "{a}");
+        }
+        assert!(is_link_local(&"fe80::5054:ff:fe12:3456".parse().unwrap()));
+        assert!(!is_link_local(&"fec0::2".parse().unwrap()));
+    }
 
     #[test]
     fn if_inet6() {

@@ -73,7 +73,8 @@ impl HttpRanges {
                     .map_err(|e| format!("cannot resolve the host name: {e}"))?,
             ),
         };
-        let s = TcpStream::connect_timeout(&SocketAddr::new(ip, self.url.port), self.timeout)
+        let to = crate::net6::scoped(SocketAddr::new(ip, self.url.port));
+        let s = TcpStream::connect_timeout(&to, self.timeout)
             .map_err(|e| format!("cannot connect: {e}"))?;
         let _ = s.set_read_timeout(Some(self.timeout));
         let _ = s.set_write_timeout(Some(self.timeout));

@@ -792,3 +792,99 @@ fn option_59_naming_a_pxelinux_config() {
     );
     eprintln!("option 59 naming a config: {:.1} s", run.secs);
 }
+
+/// srv0's link-local address (fe80::...), once it is usable.
+fn server_link_local(lab: &Lab) -> String {
+    let out = sh(&[
+        "ip",
+        "-n",
+        &lab.srv_ns,
+        "-6",
+        "addr",
+        "show",
+        "dev",
+        SERVER_IF,
+        "scope",
+        "link",
+    ]);
+    out.split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_else(|| panic!("no link-local address on srv0:\n{out}"))
+        .to_string()
+}
+
+/// Link-local servers: option 59 names srv0's link-local address with a
+/// zone (`http://[fe80::...%25pxc0]:8080/pxelinux.0`, the zone left out),
+/// the config's kernel `tftp://[fe80::...]/...` without one: both are
+/// reached through the interface the lease came on (its index as the
+/// scope id), from nginx on `[::]:8080` and tftpd-hpa on `[::]:69`.
+#[test]
+fn link_local_boot_server() {
+    let Some(lab) = Lab::new("link_local_boot_server", &["dnsmasq", "nginx", "in.tftpd"]) else {
+        return;
+    };
+    server_ipv6(&lab);
+    let ll = server_link_local(&lab);
+    let (klen, ilen) = (1024 * 1024 + 11, 300 * 1024 + 13);
+    let k = lab.put_random("images/kernel", klen, 41);
+    let i = lab.put_random("images/initrd", ilen, 42);
+    lab.put(
+        CLIENT_MAC_CFG,
+        format!(
+            "DEFAULT ll\nLABEL ll\n  KERNEL tftp://[{ll}]/images/kernel\n  INITRD images/initrd\n  APPEND ll\n"
+        ),
+    );
+    lab.nginx_server(
+        &format!(
+            "    listen [::]:8080;\n    listen 127.0.0.1:8080;\n    root {};\n",
+            lab.root().display()
+        ),
+        8080,
+    );
+    // dnsmasq's TFTP does not answer on link-local addresses: tftpd-hpa
+    // on [::]:69 does.
+    let root = lab.root().to_string_lossy().into_owned();
+    lab.spawn(
+        "tftpd-hpa",
+        &[
+            "in.tftpd",
+            "--foreground",
+            "--listen",
+            "--ipv6",
+            "--address",
+            "[::]:69",
+            "--user",
+            "root",
+            "--secure",
+            &root,
+        ],
+    );
+    wait_udp6(&lab, 69);
+    dnsmasq6(
+        &lab,
+        "::,constructor:srv0,ra-stateless,64,1h",
+        &format!("http://[{ll}%25{CLIENT_IF}]:8080/pxelinux.0"),
+        false,
+        false,
+        &[],
+    );
+    let run = lab.pxeinit(
+        &["--ipv6", "only", "--timeout", "30"],
+        Duration::from_secs(90),
+    );
+    let plan = run.plan();
+    assert_eq!(plan["family"], "ipv6", "plan:\n{}", run.stdout);
+    let base = format!("http://[{ll}]:8080");
+    assert_eq!(
+        plan["config"],
+        format!("{base}/{CLIENT_MAC_CFG}").as_str(),
+        "plan:\n{}",
+        run.stdout
+    );
+    assert_eq!(plan["lease6"]["boot_server"], ll.as_str());
+    run.assert_download(&format!("tftp://[{ll}]/images/kernel"), &k, klen as u64);
+    run.assert_download(&format!("{base}/images/initrd"), &i, ilen as u64);
+    eprintln!("link-local boot server {ll}: {:.1} s", run.secs);
+}

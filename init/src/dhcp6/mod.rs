@@ -206,6 +206,9 @@ impl BootUrl {
             let (h, after) = v6
                 .split_once(']')
                 .ok_or_else(|| format!("{url:?}: unclosed [ in the host"))?;
+            // A zone (RFC 6874, `fe80::1%25eth0`) is left out: a
+            // link-local server is reached on the lease's interface.
+            let h = h.split_once('%').map_or(h, |(a, _)| a);
             (h, after.strip_prefix(':'))
         } else {
             match authority.rsplit_once(':') {
@@ -1165,6 +1168,21 @@ mod test {
             u.boot(),
             (None, "tftp://boot.example/pxelinux.0".to_string())
         );
+        // A link-local server: the zone is left out (the lease's
+        // interface is the scope).
+        for url in [
+            "tftp://[fe80::1%25eth0]/pxelinux.0",
+            "tftp://[fe80::1%eth0]/pxelinux.0",
+            "tftp://[fe80::1]/pxelinux.0",
+        ] {
+            let u = BootUrl::parse(url).unwrap();
+            assert_eq!(
+                u.boot(),
+                (Some("fe80::1".parse().unwrap()), "pxelinux.0".into())
+            );
+        }
+        let u = BootUrl::parse("http://[fe80::1%25eth0]:8080/b/pxelinux.0").unwrap();
+        assert_eq!(u.boot().1, "http://[fe80::1]:8080/b/pxelinux.0");
         for bad in [
             "pxelinux.0",
             "ftp://[::1]/x",

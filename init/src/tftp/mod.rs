@@ -664,6 +664,8 @@ pub fn fetch(
 ) -> Result<Stats, TftpError> {
     let started = Instant::now();
     let mut requested = opts.requested();
+    // A link-local server is on the boot interface.
+    let server = crate::net6::scoped(server);
     loop {
         let mut transfer = Transfer::new(server, path, opts, requested, started)?;
         match transfer.run(sink, progress)? {
