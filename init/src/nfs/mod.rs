@@ -224,6 +224,21 @@ impl Conn {
 
     /// Call `proc_` of `prog` version `vers`; the reply's results.
     fn call(&mut self, prog: u32, vers: u32, proc_: u32, args: &[u8]) -> Result<Reply, NfsError> {
+        match self.try_call(prog, vers, proc_, args)? {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    /// [`Conn::call`], with a well-formed refusal (`PROC_UNAVAIL`,
+    /// `AUTH_ERROR`...) told apart from a broken connection or reply.
+    fn try_call(
+        &mut self,
+        prog: u32,
+        vers: u32,
+        proc_: u32,
+        args: &[u8],
+    ) -> Result<Result<Reply, RpcError>, NfsError> {
         self.xid = self.xid.wrapping_add(1);
         let msg = wire::call(self.xid, prog, vers, proc_, &self.cred, args);
         self.s.write_all(&msg).map_err(|e| self.io(e))?;
@@ -233,9 +248,10 @@ impl Conn {
             let at = match wire::reply(self.xid, &buf) {
                 Ok(d) => buf.len() - d.remaining(),
                 Err(RpcError::Xid(_)) => continue,
-                Err(e) => return Err(self.failed(e)),
+                Err(e @ RpcError::Wire(_)) => return Err(self.failed(e)),
+                Err(e) => return Ok(Err(e)),
             };
-            return Ok(Reply { buf, at });
+            return Ok(Ok(Reply { buf, at }));
         }
         Err(self.failed("replies to other calls only"))
     }
@@ -323,16 +339,16 @@ pub fn open(srv: &Server, path: &str) -> Result<File, NfsError> {
     let shown = format!("/{}", want.join("/"));
     // The exports that contain the path, longest first; without a list,
     // each directory on the path from the longest.
-    let r = mnt.call(
+    let r = mnt.try_call(
         wire::MOUNT_PROG,
         wire::MOUNT_VERS,
         wire::MOUNTPROC3_EXPORT,
         &[],
-    );
+    )?;
     let listed = match r {
         Ok(r) => Some(wire::parse_exports(&mut r.dec()).map_err(|e| mnt.failed(e))?),
-        Err(NfsError::Failed(_)) => None,
-        Err(e) => return Err(e),
+        // Not served, or not to us: no list.
+        Err(_) => None,
     };
     // Without a listed export that contains the path (a server may
     // mount by other names, ganesha by its pseudo path), each directory
