@@ -26,6 +26,8 @@ pub mod flags {
     pub const DADFAILED: u32 = 0x08;
     /// DAD has not finished.
     pub const TENTATIVE: u32 = 0x40;
+    /// Added by hand (an ioctl, `ip addr add`), not by SLAAC.
+    pub const PERMANENT: u32 = 0x80;
 }
 
 /// Address scopes of /proc/net/if_inet6 (`IPV6_ADDR_*` scope bits).

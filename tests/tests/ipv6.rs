@@ -888,3 +888,87 @@ fn link_local_boot_server() {
     run.assert_download(&format!("{base}/images/initrd"), &i, ilen as u64);
     eprintln!("link-local boot server {ll}: {:.1} s", run.secs);
 }
+
+/// `ip=dhcp6` and `ip=auto6` override what the advertisement says.
+/// radvd with a SLAAC prefix and M=0 beside Kea with an address pool: by
+/// default pxeinit takes the SLAAC address, with `ip=dhcp6` a stateful
+/// lease from Kea's pool. dnsmasq's `slaac` range (M=1 and a SLAAC
+/// prefix): by default a DHCPv6 address, with `ip=auto6` the SLAAC one.
+#[test]
+fn ip_dhcp6_and_auto6_override_the_advertisement() {
+    let Some(lab) = Lab::new(
+        "ip_dhcp6_and_auto6_override_the_advertisement",
+        &["kea-dhcp6", "radvd", "dnsmasq"],
+    ) else {
+        return;
+    };
+    let (klen, ilen) = (256 * 1024 + 1, 64 * 1024 + 5);
+    let (k, i) = mac_config(&lab, klen, ilen);
+    server_ipv6(&lab);
+    let root = lab.root().to_string_lossy().into_owned();
+    lab.spawn(
+        "tftpd-hpa",
+        &[
+            "in.tftpd",
+            "--foreground",
+            "--listen",
+            "--ipv6",
+            "--address",
+            &format!("[{SERVER6}]:69"),
+            "--user",
+            "root",
+            "--secure",
+            &root,
+        ],
+    );
+    wait_udp6(&lab, 69);
+    radvd(&lab, false, true);
+    kea6(
+        &lab,
+        &format!(
+            r#""subnet6": [ {{
+                "id": 1, "subnet": "fd77::/64", "interface": "{SERVER_IF}",
+                "pools": [ {{ "pool": "fd77::200 - fd77::2ff" }} ],
+                "option-data": [ {{ "name": "bootfile-url", "data": "tftp://[{SERVER6}]/pxelinux.0" }} ]
+            }} ]"#
+        ),
+    );
+    let method = |args: &[&str]| {
+        let mut all = vec!["--timeout", "30"];
+        all.extend_from_slice(args);
+        let run = lab.pxeinit(&all, Duration::from_secs(90));
+        let l6 = run.plan()["lease6"].clone();
+        assert_eq!(run.plan()["family"], "ipv6", "plan:\n{}", run.stdout);
+        run.assert_download("images/kernel", &k, klen as u64);
+        run.assert_download("images/initrd", &i, ilen as u64);
+        (
+            l6["method"].as_str().unwrap_or_default().to_string(),
+            l6["address"].as_str().unwrap_or_default().to_string(),
+            l6["ra"]["managed"].clone(),
+        )
+    };
+    let (m, a, managed) = method(&["--ipv6", "only"]);
+    assert_eq!((m.as_str(), managed), ("slaac", serde_json::json!(false)));
+    assert!(a.ends_with(":ff:fe12:3456"), "SLAAC address {a}");
+    let (m, a, _) = method(&["--append-cmdline", "ip=dhcp6"]);
+    assert_eq!(m, "dhcpv6");
+    let n = u32::from_str_radix(a.trim_start_matches("fd77::"), 16).unwrap_or(0);
+    assert!((0x200..=0x2ff).contains(&n), "{a} outside Kea's pool");
+    // dnsmasq's slaac mode instead: M=1 beside the SLAAC prefix.
+    lab.kill("kea");
+    lab.kill("radvd");
+    dnsmasq6(
+        &lab,
+        "fd77::100,fd77::1ff,slaac,64,1h",
+        &format!("tftp://[{SERVER6}]/pxelinux.0"),
+        false,
+        true,
+        &[],
+    );
+    let (m, a, managed) = method(&["--ipv6", "only"]);
+    assert_eq!((m.as_str(), managed), ("dhcpv6", serde_json::json!(true)));
+    assert!(a.starts_with("fd77::1"), "{a} outside dnsmasq's range");
+    let (m, a, _) = method(&["--append-cmdline", "ip=auto6"]);
+    assert_eq!(m, "slaac");
+    assert!(a.ends_with(":ff:fe12:3456"), "SLAAC address {a}");
+}

@@ -1007,10 +1007,13 @@ fn stateless(
             wait_usable(iface, a)?;
             a
         }
+        // The kernel's own (not one added by hand, such as an earlier
+        // attempt's DHCPv6 address in the same prefix).
         None => net6::wait_for(ADDRESS_WAIT, || {
             net6::addresses(iface)
                 .into_iter()
-                .find(|a| mine(a) && a.usable())
+                .filter(|a| mine(a) && a.usable())
+                .min_by_key(|a| a.flags & net6::flags::PERMANENT != 0)
                 .map(|a| a.addr)
         })
         .ok_or_else(|| Dhcp6Error::NoAddress {
