@@ -1295,6 +1295,7 @@ impl Link {
                 netmask: l.netmask,
                 gateway: l.gateway(),
                 v6: None,
+                gateway6: None,
             },
             (None, l6) => net::Addressing {
                 address: Ipv4Addr::UNSPECIFIED,
@@ -1303,6 +1304,9 @@ impl Link {
                 v6: l6
                     .filter(|l| l.method != dhcp6::Method::Slaac)
                     .map(|l| (l.address, l.prefix_len)),
+                gateway6: l6
+                    .filter(|l| l.method == dhcp6::Method::Static)
+                    .and_then(|l| l.routers.first().copied()),
             },
         };
         Link {

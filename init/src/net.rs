@@ -309,9 +309,12 @@ pub struct Addressing {
     pub netmask: Ipv4Addr,
     /// The default route, if any.
     pub gateway: Option<Ipv4Addr>,
-    /// An IPv6 address pxeinit added (DHCPv6) and its prefix length; a
-    /// SLAAC address the kernel makes again by itself.
+    /// An IPv6 address pxeinit added (DHCPv6, `ip=[...]`) and its prefix
+    /// length; a SLAAC address the kernel makes again by itself.
     pub v6: Option<(std::net::Ipv6Addr, u8)>,
+    /// An IPv6 default route pxeinit added (`ip=[...]`); a router's the
+    /// kernel learns again from its advertisement.
+    pub gateway6: Option<std::net::Ipv6Addr>,
 }
 
 impl fmt::Display for Addressing {
@@ -439,6 +442,11 @@ pub fn reset(iface: &Interface, addr: Addressing) -> Result<Interface, NetError>
     if let Some((a, len)) = addr.v6 {
         crate::net6::add_address(&i.name, a, len)?;
     }
+    if let Some(gw) = addr.gateway6 {
+        crate::net6::add_default_route(&i.name, gw)?;
+    }
+    // The device comes back with another interface index.
+    crate::net6::set_link_scope(&i.name);
     Ok(i)
 }
 
