@@ -342,6 +342,11 @@ mod test {
             "{rel}"
         );
         assert!(claims("file:///x") && !claims("http://h/x"));
+        // A config's relative path into an image, behind an http:// path
+        // prefix (option 210), is read here, in ranges.
+        let p = pxecfg::join_path("http://h/boot/", "dvd.iso/images/kernel.img");
+        assert_eq!(p, "http://h/boot/dvd.iso/images/kernel.img");
+        assert!(claims(&p));
         assert_eq!(shown("ftp://u:secret@h/x"), "ftp://u:***@h/x");
         assert_eq!(shown("ftp://h/x"), "ftp://h/x");
     }
