@@ -3,7 +3,8 @@
 //! host needs an NFS client in the kernel): ONC RPC over TCP with AUTH_SYS
 //! ([`wire`]), the portmapper for the MOUNT port (and the NFS port unless
 //! the location gives one), MOUNT v3 `EXPORT` to find the export the path
-//! is in and `MNT` for its root handle, then NFSv3 `LOOKUP` component by
+//! is in and `MNT` for its root handle (then `UMNT`: v3 handles outlive
+//! the mount), then NFSv3 `LOOKUP` component by
 //! component (symbolic links followed inside the export), `FSINFO` for
 //! the server's largest read, and `READ` in chunks of up to 1 MiB. A
 //! [`File`] is read in order ([`File::copy`], into the downloader's
@@ -379,6 +380,15 @@ pub fn open(srv: &Server, path: &str) -> Result<File, NfsError> {
         )?;
         match wire::parse_mnt(&mut r.dec()).map_err(|e| mnt.failed(e))? {
             Ok(fh) => {
+                // NFSv3 handles do not depend on the mount: unmounted at
+                // once, so that the server's list of mounts (Linux's
+                // rmtab) does not grow with every download.
+                let _ = mnt.call(
+                    wire::MOUNT_PROG,
+                    wire::MOUNT_VERS,
+                    wire::MOUNTPROC3_UMNT,
+                    &wire::mnt_args(&export),
+                );
                 root = Some((n, fh));
                 break;
             }

@@ -1,7 +1,7 @@
 //! ONC RPC (RFC 5531) calls and replies over TCP record marking, with
 //! AUTH_SYS credentials, and the messages of the three programs a
 //! read-only NFSv3 client needs: the portmapper v2 (RFC 1833 `GETPORT`),
-//! MOUNT v3 (`MNT`, `EXPORT`) and NFSv3 (RFC 1813: `GETATTR`, `LOOKUP`,
+//! MOUNT v3 (`MNT`, `UMNT`, `EXPORT`) and NFSv3 (RFC 1813: `GETATTR`, `LOOKUP`,
 //! `READLINK`, `READ`, `FSINFO`).
 //!
 //! This module does no I/O and uses nothing but `core`/`alloc`: encoders
@@ -30,6 +30,8 @@ pub const MOUNT_PROG: u32 = 100_005;
 pub const MOUNT_VERS: u32 = 3;
 /// `MOUNTPROC3_MNT`.
 pub const MOUNTPROC3_MNT: u32 = 1;
+/// `MOUNTPROC3_UMNT`.
+pub const MOUNTPROC3_UMNT: u32 = 3;
 /// `MOUNTPROC3_EXPORT`.
 pub const MOUNTPROC3_EXPORT: u32 = 5;
 /// The NFS program.
