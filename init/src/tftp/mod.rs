@@ -664,8 +664,6 @@ pub fn fetch(
 ) -> Result<Stats, TftpError> {
     let started = Instant::now();
     let mut requested = opts.requested();
-    // A link-local server is on the boot interface.
-    let server = crate::net6::scoped(server);
     loop {
         let mut transfer = Transfer::new(server, path, opts, requested, started)?;
         match transfer.run(sink, progress)? {
@@ -863,6 +861,10 @@ impl Drop for Transfer<'_> {
             return;
         }
         if let Ok(socket) = self.socket.try_clone() {
+            // The lingering thread polls and drains without blocking.
+            if socket.set_nonblocking(true).is_err() {
+                return;
+            }
             linger(Lingering {
                 socket,
                 server: self.server.ip(),
@@ -973,8 +975,8 @@ struct Transfer<'a> {
     rtt_probe: Option<Instant>,
     /// An ACK was already sent for the current gap in the window.
     gap_acked: bool,
-    /// An RRQ or ACK was sent since the last receive.
-    just_sent: bool,
+    /// The socket's `SO_RCVTIMEO` (None: not set yet).
+    rcvtimeo: Option<Duration>,
     timeouts: u32,
     /// Packets received since the last progress that did not advance
     /// the transfer.
@@ -1058,9 +1060,6 @@ impl<'a> Transfer<'a> {
             setsockopt(&socket, sockopt::BindToDevice, &OsString::from(device))
                 .map_err(|e| io_error("SO_BINDTODEVICE", e.into()))?;
         }
-        socket
-            .set_nonblocking(true)
-            .map_err(|e| io_error("O_NONBLOCK", e))?;
         // Queue ICMP errors for our datagrams, so that a missing server is
         // reported at once instead of after every retransmission. Optional.
         let _ = match server {
@@ -1098,7 +1097,7 @@ impl<'a> Transfer<'a> {
             last_progress: now,
             rtt_probe: None,
             gap_acked: false,
-            just_sent: false,
+            rcvtimeo: None,
             timeouts: 0,
             idle_packets: 0,
             retransmits: 0,
@@ -1702,7 +1701,6 @@ impl<'a> Transfer<'a> {
         self.request_interval =
             crate::rng::backoff(&mut self.rng, self.requests, base, cap.max(base));
         self.requests = self.requests.saturating_add(1);
-        self.just_sent = true;
         let now = Instant::now();
         self.last_tx = now;
         self.last_request = now;
@@ -1724,7 +1722,6 @@ impl<'a> Transfer<'a> {
         }
         .emit(&mut Packet::new_unchecked(&mut ack[..]));
         self.send(peer, &ack)?;
-        self.just_sent = true;
         let now = Instant::now();
         self.acked = self.last;
         self.last_tx = now;
@@ -1774,51 +1771,39 @@ impl<'a> Transfer<'a> {
     }
 
     /// Receives one datagram, or `None` at `deadline`.
+    ///
+    /// One blocking `recvfrom` with `SO_RCVTIMEO` waits and receives: in
+    /// lockstep every system call costs a full TLB flush under QEMU TCG
+    /// (Linux switches the address space on every entry and exit, and
+    /// TCG's `lctlg` flushes), so no `poll` before it (see BENCHMARKS.md,
+    /// "Where a TFTP block's time goes"). The timeout is set again only
+    /// when it would overshoot the deadline or is under half the wait.
     fn recv(
         &mut self,
         buf: &mut [u8],
         deadline: Instant,
     ) -> Result<Option<(usize, SocketAddr)>, TftpError> {
-        // Right after an ACK or RRQ its answer cannot be there yet: wait
-        // first instead of a recvfrom that would fail (saves a system call
-        // per block in lockstep).
-        let mut try_now = !std::mem::take(&mut self.just_sent);
         loop {
-            let received = if try_now {
-                self.socket.recv_from(buf)
-            } else {
-                Err(io::ErrorKind::WouldBlock.into())
-            };
-            try_now = true;
-            match received {
-                Ok(received) => return Ok(Some(received)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                // An ICMP error for a datagram we sent (IP_RECVERR).
-                Err(e) if is_icmp_error(&e) => {
-                    self.check_icmp_errors()?;
-                    continue;
-                }
-                Err(e) if is_transient(&e) => continue,
-                Err(e) => return Err(self.io_error("recvfrom", e)),
-            }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(None);
             }
-            // Round up: waking before the deadline would only poll again.
-            let wait = deadline - now;
-            let millis = wait.as_micros().div_ceil(1000);
-            let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
-            let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-            let error_queued = match poll(&mut fds, timeout) {
-                Ok(_) => fds[0]
-                    .revents()
-                    .is_some_and(|events| events.contains(PollFlags::POLLERR)),
-                Err(nix::errno::Errno::EINTR) => false,
-                Err(e) => return Err(self.io_error("poll", e.into())),
-            };
-            if error_queued {
-                self.check_icmp_errors()?;
+            // Round up: waking before the deadline would only wait again.
+            let millis = (deadline - now).as_micros().div_ceil(1000);
+            let wait = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX).max(1));
+            if !self.rcvtimeo.is_some_and(|t| t <= wait && t >= wait / 2) {
+                self.socket
+                    .set_read_timeout(Some(wait))
+                    .map_err(|e| self.io_error("SO_RCVTIMEO", e))?;
+                self.rcvtimeo = Some(wait);
+            }
+            match self.socket.recv_from(buf) {
+                Ok(received) => return Ok(Some(received)),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                // An ICMP error for a datagram we sent (IP_RECVERR).
+                Err(e) if is_icmp_error(&e) => self.check_icmp_errors()?,
+                Err(e) if is_transient(&e) => {}
+                Err(e) => return Err(self.io_error("recvfrom", e)),
             }
         }
     }
