@@ -42,7 +42,7 @@ fn fetch_local(loc: &str, out: &Path) -> String {
 fn ext_images_read_in_user_space() {
     let Some(lab) = Lab::new(
         "ext_images_read_in_user_space",
-        &["nginx", "mke2fs", "e2fsck", "timeout"],
+        &["nginx", "mke2fs", "e2fsck", "losetup", "timeout"],
     ) else {
         return;
     };
@@ -127,6 +127,61 @@ fn ext_images_read_in_user_space() {
             format!("pxeinit: file://{d}/boot/nope: file not found")
         );
     }
+
+    // A block device: the ext4 image on a read-only loop device, read as
+    // /dev/loopN/PATH (the kernel's ext4 is not involved: nothing is
+    // mounted).
+    let dev = Command::new("losetup")
+        .args(["--find", "--show", "--read-only", &ext4.to_string_lossy()])
+        .output()
+        .expect("losetup");
+    if dev.status.success() {
+        let dev = String::from_utf8_lossy(&dev.stdout).trim().to_string();
+        let out = lab.dir.join("out.dev");
+        let got = run(Command::new(pxeinit_bin()).args([
+            "fetch",
+            &format!("{dev}/boot/s390x/initrd"),
+            "-o",
+            &out.to_string_lossy(),
+        ]));
+        let _ = Command::new("losetup").args(["-d", &dev]).status();
+        assert_eq!(got.code, Some(0), "{dev}: {}", got.stderr);
+        assert_eq!(sha256_file(&out), isha);
+    } else {
+        eprintln!(
+            "no loop device here ({}): block devices not checked",
+            String::from_utf8_lossy(&dev.stderr).trim()
+        );
+    }
+
+    // As xenpvnetboot: an image as the location (an existing
+    // non-directory), the kernel and ramdisk joined with it.
+    let xen = lab.dir.join("xenpvnetboot");
+    std::os::unix::fs::symlink(pxeinit_bin(), &xen).expect("symlink");
+    let outdir = lab.dir.join("xen-out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let o = Command::new(&xen)
+        .arg(format!("--location={}", ext2.display()))
+        .args(["--kernel=boot/s390x/linux", "--ramdisk=boot/s390x/initrd"])
+        .arg(format!("--output-directory={}", outdir.display()))
+        .args(["--output-format=simple", "-q"])
+        .output()
+        .expect("xenpvnetboot");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut lines = text.lines();
+    let k = lines
+        .next()
+        .and_then(|l| l.strip_prefix("kernel "))
+        .unwrap();
+    let r = lines
+        .next()
+        .and_then(|l| l.strip_prefix("ramdisk "))
+        .unwrap();
+    assert_eq!(
+        (sha256_file(Path::new(k)), sha256_file(Path::new(r))),
+        (ksha.clone(), isha.clone())
+    );
 
     // Over HTTP with Range requests: only what the path needs.
     lab.nginx();
