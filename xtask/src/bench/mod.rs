@@ -17,6 +17,8 @@
 //! - [`loss`] (`--only loss`): 8 MiB from tftpd-hpa through 5 % loss each
 //!   way, pxeinit (utimeout from the measured round trip) against curl and
 //!   busybox.
+//! - [`tcg`] (`--only tcg`): one lockstep TFTP block over slirp under TCG,
+//!   pxeinit and the firmware against busybox `tftp` and `tftp-floor`.
 //!
 //! Outputs: `target/bench/results.json` (and `--out FILE`), the console
 //! transcripts `target/bench/console-<system>.log`, `docs/boot-timeline.svg`,
@@ -33,6 +35,7 @@ pub mod s390tools;
 pub mod size;
 pub mod storm;
 pub mod svg;
+pub mod tcg;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -48,7 +51,7 @@ use crate::{output, root, target_dir, Result};
 pub const USAGE: &str = "\
 cargo xtask bench [options]
 
-  --only PART[,PART]     boot, size, net, storm, loss (default: all); may be
+  --only PART[,PART]     boot, size, net, storm, loss, tcg (default: all); may be
                          repeated
   --systems S[,S]        boot: pxeinit, pxeinit-http, firmware, s390-tools
                          (default: all)
@@ -74,10 +77,19 @@ pub enum Part {
     Storm,
     /// TFTP through heavy loss.
     Loss,
+    /// One lockstep TFTP block under TCG against the floors.
+    Tcg,
 }
 
 impl Part {
-    const ALL: [Part; 5] = [Part::Boot, Part::Size, Part::Net, Part::Storm, Part::Loss];
+    const ALL: [Part; 6] = [
+        Part::Boot,
+        Part::Size,
+        Part::Net,
+        Part::Storm,
+        Part::Loss,
+        Part::Tcg,
+    ];
 
     fn key(self) -> &'static str {
         match self {
@@ -86,6 +98,7 @@ impl Part {
             Part::Net => "net",
             Part::Storm => "storm",
             Part::Loss => "loss",
+            Part::Tcg => "tcg",
         }
     }
 
@@ -96,6 +109,7 @@ impl Part {
             Part::Net => "Network: TFTP and HTTP clients",
             Part::Storm => "Boot storm: many guests at once",
             Part::Loss => "Loss: TFTP through 5 % loss each way",
+            Part::Tcg => "TCG: one lockstep TFTP block over slirp",
         }
     }
 }
@@ -159,7 +173,7 @@ impl Options {
                                 .find(|x| x.key() == name)
                                 .ok_or_else(|| {
                                     format!(
-                                    "--only: unknown part {name:?} (boot, size, net, storm, loss)"
+                                    "--only: unknown part {name:?} (boot, size, net, storm, loss, tcg)"
                                 )
                                 })?;
                         parts.push(part);
@@ -345,6 +359,7 @@ pub fn main(args: &[String]) -> Result<()> {
             Part::Net => net::run(&opts)?,
             Part::Storm => storm::run(&opts)?,
             Part::Loss => loss::run(&opts)?,
+            Part::Tcg => tcg::run_part(&opts)?,
         };
         println!("\n## {}\n\n{}", part.title(), s.markdown);
         sections.push((*part, s));

@@ -285,6 +285,20 @@ pub struct Built {
 /// Build (b)'s `pxelinux.0` (kernel + s390-tools style initramfs) as
 /// `out` with the first-stage `cmdline`.
 pub fn image(k: &Kernel, out: &Path, cmdline: &str) -> Result<Built> {
+    image_with(k, out, cmdline, PXEBOOT, vec![])
+}
+
+/// The same image with another boot script (`/sbin/pxeboot.script`, run
+/// once udhcpc is started; it sources `/etc/bench-log.sh` for `log` and
+/// `fail`, and waits for `/etc/pxe.conf`) and more files (source, path in
+/// the initramfs): the `tcg` benchmark's floors.
+pub fn image_with(
+    k: &Kernel,
+    out: &Path,
+    cmdline: &str,
+    boot_script: &str,
+    more: Vec<(PathBuf, String)>,
+) -> Result<Built> {
     let dir = target_dir().join("bench/s390-tools");
     let pkgs = Packages::fetch(&dir)?;
     let mut add: Vec<(PathBuf, String)> = vec![];
@@ -335,7 +349,7 @@ pub fn image(k: &Kernel, out: &Path, cmdline: &str) -> Result<Built> {
             "usr/share/udhcpc/default.script",
             0o755,
         ),
-        ("pxeboot.script", PXEBOOT, "sbin/pxeboot.script", 0o755),
+        ("pxeboot.script", boot_script, "sbin/pxeboot.script", 0o755),
         ("bench-log.sh", LOG, "etc/bench-log.sh", 0o644),
     ] {
         use std::os::unix::fs::PermissionsExt;
@@ -345,6 +359,7 @@ pub fn image(k: &Kernel, out: &Path, cmdline: &str) -> Result<Built> {
             .map_err(|e| format!("{}: {e}", p.display()))?;
         add.push((p, dest.to_string()));
     }
+    add.extend(more);
     let spec = netboot_image::initramfs::Spec {
         init: INIT.as_bytes().to_vec(),
         modules_dir: Some(k.modules_dir.clone()),
