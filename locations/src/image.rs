@@ -187,6 +187,7 @@ pub fn open(mut r: Box<dyn ReadAt>, path: &str) -> Result<File, ImageError> {
             })
         }
         Kind::Ext => {
+            vet_superblock(&mut *r)?;
             let fs = ext4_view::Ext4::load(Box::new(ExtReader(r)))
                 .map_err(|e| ImageError::Ext(ext_reason(&e)))?;
             let abs = format!("/{}", path.trim_start_matches('/'));
@@ -203,6 +204,43 @@ pub fn open(mut r: Box<dyn ReadAt>, path: &str) -> Result<File, ImageError> {
             })
         }
     }
+}
+
+/// The most block groups an ext image may claim: ext4-view allocates its
+/// descriptor table (16 bytes each) before reading it, so a superblock
+/// claiming 2^32 groups would take 64 GiB. 2^20 groups are 128 TiB of
+/// 4 KiB blocks, and 16 MiB of table.
+pub const MAX_BLOCK_GROUPS: u64 = 1 << 20;
+
+/// Refuse what ext4-view 0.9.3 does not survive (found by fuzzing
+/// `fuzz/fuzz_targets/ext.rs`): zero blocks per group (a division by
+/// zero) and more than [`MAX_BLOCK_GROUPS`] groups (an allocation the
+/// size of the claim). A superblock the image is too short for is left to
+/// ext4-view, which reports it.
+fn vet_superblock(r: &mut dyn ReadAt) -> Result<(), ImageError> {
+    let mut sb = [0u8; 1024];
+    match r.read_exact_at(1024, &mut sb) {
+        Ok(()) => {}
+        Err(ReadError::Eof) => return Ok(()),
+        Err(ReadError::Other(why)) => return Err(ImageError::Read(why)),
+    }
+    let u32_at = |o: usize| u32::from_le_bytes([sb[o], sb[o + 1], sb[o + 2], sb[o + 3]]);
+    let per_group = u64::from(u32_at(0x20));
+    if per_group == 0 {
+        return Err(ImageError::Ext(
+            "corrupt filesystem: zero blocks per group".into(),
+        ));
+    }
+    let blocks = (u64::from(u32_at(0x150)) << 32) | u64::from(u32_at(0x4));
+    let groups = blocks
+        .saturating_sub(u64::from(u32_at(0x14)))
+        .div_ceil(per_group);
+    if groups > MAX_BLOCK_GROUPS {
+        return Err(ImageError::Ext(format!(
+            "corrupt filesystem: {groups} block groups (at most {MAX_BLOCK_GROUPS} are read)"
+        )));
+    }
+    Ok(())
 }
 
 fn iso_error(e: IsoError) -> ImageError {
@@ -253,6 +291,25 @@ mod test {
             assert!(matches!(e, ImageError::Ext(_)), "{e}");
             assert!(!e.to_string().contains('\n'));
         }
+        // The fuzzer's findings in ext4-view 0.9.3: zero blocks per
+        // group (a division by zero) and 2^32 block groups (a 64 GiB
+        // allocation) are refused first.
+        let mut sb = vec![0u8; 4096];
+        sb[1080] = 0x53;
+        sb[1081] = 0xef;
+        sb[1024 + 4..1024 + 8].copy_from_slice(&1000u32.to_le_bytes());
+        let e = open_bytes(sb.clone(), "x").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "ext2/3/4 image: corrupt filesystem: zero blocks per group"
+        );
+        sb[1024 + 0x20] = 1;
+        sb[1024 + 0x150..1024 + 0x154].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = open_bytes(sb, "x").err().unwrap();
+        assert!(
+            e.to_string().contains("block groups (at most 1048576"),
+            "{e}"
+        );
         // Random superblocks: errors, never panics.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..2000 {
