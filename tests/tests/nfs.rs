@@ -520,3 +520,111 @@ fn nfs_export_refused_and_hostile_mountd() {
     );
     assert!(o.took < Duration::from_secs(5), "{:?}", o.took);
 }
+
+/// Copy a directory tree (dot files too).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        match e.path().is_dir() {
+            true => copy_tree(&e.path(), &dest),
+            false => {
+                std::fs::copy(e.path(), &dest).unwrap();
+            }
+        }
+    }
+}
+
+/// The boot pipeline (DHCP from dnsmasq, then `pxeinit boot --dry-run`)
+/// with NFS: `--location nfs:` boots a Fedora tree (detected, checked
+/// against its `.treeinfo`, `inst.repo=nfs:`), and a config whose KERNEL
+/// is on NFS and whose INITRD is inside an ISO on NFS.
+#[test]
+fn boot_from_nfs() {
+    let Some(lab) = Lab::new(
+        "boot_from_nfs",
+        &[
+            "ganesha.nfsd",
+            FSAL_VFS,
+            "rpcbind",
+            "unshare",
+            "mount",
+            "xorriso",
+            "dnsmasq",
+            "timeout",
+        ],
+    ) else {
+        return;
+    };
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../locations/tests/testdata");
+    copy_tree(
+        &testdata.join("fedora-39-s390x"),
+        &lab.root().join("fedora"),
+    );
+    let src = lab.dir.join("iso-src");
+    copy_tree(&testdata.join("opensuse-leap-15.6-s390x"), &src);
+    sh(&[
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-R",
+        "-J",
+        "-o",
+        &lab.root().join("leap.iso").to_string_lossy(),
+        &src.to_string_lossy(),
+    ]);
+    let r = lab.root().display().to_string();
+    let nfs = format!("nfs:192.168.77.1:{r}");
+    lab.put(
+        "pxelinux.cfg/default",
+        format!(
+            "DEFAULT x\nLABEL x\n  KERNEL {nfs}/fedora/images/kernel.img\n  \
+             INITRD nfs+iso:192.168.77.1:{r}/leap.iso/boot/s390x/initrd\n  APPEND quiet\n"
+        ),
+    );
+    ganesha(&lab);
+    lab.dnsmasq(true, &[]);
+    let limit = Duration::from_secs(60);
+    let sha = |d: &serde_json::Value, path: &str| {
+        d["downloads"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["path"] == path))
+            .map(|x| x["sha256"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no download of {path}: {d:#}"))
+    };
+    let kernel = testdata.join("fedora-39-s390x/images/kernel.img");
+
+    let run = lab.pxeinit(&["--location", &format!("{nfs}/fedora")], limit);
+    let j = run.json.clone().unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(
+        j["kernel"],
+        format!("{nfs}/fedora/images/kernel.img"),
+        "{j:#}"
+    );
+    assert_eq!(
+        j["append"],
+        format!("ro ramdisk_size=40000 cio_ignore=all,!condev inst.repo={nfs}/fedora")
+    );
+    assert_eq!(j["tree"]["family"], "redhat");
+    assert_eq!(
+        sha(&j, &format!("{nfs}/fedora/images/kernel.img")),
+        sha256_file(&kernel)
+    );
+
+    let run = lab.pxeinit(&[], limit);
+    let j = run.json.clone().unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(j["label"], "x", "{j:#}");
+    assert_eq!(
+        sha(&j, &format!("{nfs}/fedora/images/kernel.img")),
+        sha256_file(&kernel)
+    );
+    assert_eq!(
+        sha(
+            &j,
+            &format!("nfs+iso:192.168.77.1:{r}/leap.iso/boot/s390x/initrd")
+        ),
+        sha256_file(&src.join("boot/s390x/initrd"))
+    );
+}
