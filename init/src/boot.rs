@@ -1410,8 +1410,12 @@ fn get_lease(
         net::wait_carrier(&i.name, Duration::from_secs(5));
         let leases = static_leases(&i, s);
         if let Some(l6) = &leases.v6 {
+            if std::process::id() == 1 {
+                crate::net6::ignore_ra(&i.name);
+            }
             dhcp6::configure_static(l6).map_err(|e| BootError::Dhcp(vec![e.to_string()]))?;
         }
+        info!("{}", leads_line(&leases, &i));
         return Ok((leases, i));
     }
     let mut cfg = dhcp::Config::default();

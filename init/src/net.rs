@@ -432,6 +432,15 @@ pub fn driver(name: &str) -> Option<String> {
 /// Reset `iface` ([`rebind`]), bring it up and configure `addr` again.
 pub fn reset(iface: &Interface, addr: Addressing) -> Result<Interface, NetError> {
     let i = rebind(iface)?;
+    if std::process::id() == 1 {
+        // The device comes back with the default sysctls: DAD (1 to 2 s
+        // under TCG, during which the address cannot be used and the
+        // receive watch would reset the device again) is skipped again.
+        crate::net6::skip_dad(&i.name);
+        if addr.gateway6.is_some() {
+            crate::net6::ignore_ra(&i.name);
+        }
+    }
     link_up(&i.name)?;
     if !wait_carrier(&i.name, Duration::from_secs(10)) {
         log::warn!("{}: no carrier 10 s after the device reset", i.name);

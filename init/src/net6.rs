@@ -247,6 +247,15 @@ pub fn skip_dad(name: &str) {
     }
 }
 
+/// Ignore router advertisements on `name` (`accept_ra=0`): with a static
+/// IPv6 address (`ip=[...]`) the kernel neither makes a SLAAC address
+/// nor takes a default route beside the static ones while files come
+/// (as a static configuration means elsewhere, e.g. NetworkManager's
+/// `ipv6.method=manual`). For the PID 1 only, as [`skip_dad`].
+pub fn ignore_ra(name: &str) {
+    let _ = fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_ra"), "0");
+}
+
 /// Add `addr/prefix_len` to `name` (`SIOCSIFADDR` on an `AF_INET6`
 /// socket). An address that is already there is not an error.
 pub fn add_address(name: &str, addr: Ipv6Addr, prefix_len: u8) -> Result<(), NetError> {

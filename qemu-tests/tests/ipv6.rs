@@ -118,3 +118,47 @@ fn dual_stack_slirp_says_which_family_led() {
     );
     assert_absent(&con, "network: IPv6 leads");
 }
+
+/// A static IPv6 address on the first-stage command line, dracut's
+/// bracket form (`ip=[fec0::15]:[fec0::2]:[fec0::2]:64::eth0:none`), on
+/// slirp's IPv6-only network: no DHCP, the boot server from the second
+/// field, and `IPAPPEND 1` hands the same addresses to the target.
+#[test]
+fn static_ipv6_on_the_command_line() {
+    if !need("static_ipv6_on_the_command_line", &[]) {
+        return;
+    }
+    let mac = "52:54:00:6d:ac:63";
+    let ip = "ip=[fec0::15]:[fec0::2]:[fec0::2]:64::eth0:none";
+    let img = pxelinux0_with(
+        "static-ipv6",
+        &format!("console=ttysclp0 quiet init_on_alloc=0 {ip}"),
+    );
+    let root = tftp_root_with("ipv6-static", &img);
+    put(&root, "images/debian/linux", debian_kernel());
+    put(
+        &root,
+        "images/debian/initrd.gz",
+        busybox_target("STATIC-IPV6-OK"),
+    );
+    put(
+        &root,
+        &mac_file(mac),
+        "DEFAULT install\nLABEL install\n  KERNEL images/debian/linux\n  \
+         INITRD images/debian/initrd.gz\n  APPEND console=ttysclp0 static6\n  IPAPPEND 1\n",
+    );
+    let _l = qemu_lock();
+    let con = boot(&root, mac, ",ipv4=off,ipv6=on");
+    report("static_ipv6_on_the_command_line", &con);
+    assert_in_order(
+        &con,
+        &[
+            "network: IPv6 leads on eth0 (static fec0::15/64, boot server fec0::2)",
+            "config pxelinux.cfg/01-52-54-00-6d-ac-63, label install",
+            "STATIC-IPV6-OK",
+            "TARGET-CMDLINE: console=ttysclp0 static6 ip=[fec0::15]:[fec0::2]:[fec0::2]:64:::none",
+        ],
+    );
+    assert_absent(&con, "dhcp6:");
+    assert_absent(&con, "retrying in");
+}
