@@ -67,8 +67,13 @@ fn nfs_lab(name: &str, needs: &[&str]) -> Option<Lab> {
 /// rpcbind and ganesha.nfsd in the server namespace, in a mount namespace
 /// with a private /run (rpcbind's socket and lock; ganesha registers
 /// through the socket), exporting the lab root read-only over NFSv3/TCP
-/// to everyone and `private/` to 10.9.9.9 only.
+/// to everyone (from reserved ports only when `privileged`) and
+/// `private/` to 10.9.9.9 only.
 fn ganesha(lab: &Lab) {
+    ganesha_with(lab, false)
+}
+
+fn ganesha_with(lab: &Lab, privileged: bool) {
     let root = lab.root();
     let private = lab.dir.join("private");
     std::fs::create_dir_all(&private).unwrap();
@@ -80,7 +85,7 @@ fn ganesha(lab: &Lab) {
              Enable_NLM = false; Enable_RQUOTA = false; }}\n\
              NFSv4 {{ Graceless = true; RecoveryRoot = {rec}; }}\n\
              EXPORT {{ Export_Id = 1; Path = {root}; Pseudo = /root; Access_Type = RO;\n\
-             Squash = No_Root_Squash; Protocols = 3; Transports = TCP; SecType = sys;\n\
+             PrivilegedPort = {privileged}; Squash = No_Root_Squash; Protocols = 3; Transports = TCP; SecType = sys;\n\
              FSAL {{ Name = VFS; }} }}\n\
              EXPORT {{ Export_Id = 2; Path = {private}; Pseudo = /private; Access_Type = None;\n\
              Protocols = 3; Transports = TCP; SecType = sys;\n\
@@ -90,6 +95,10 @@ fn ganesha(lab: &Lab) {
             rec = lab.dir.join("recovery").display(),
             root = root.display(),
             private = private.display(),
+            privileged = match privileged {
+                true => "true",
+                false => "false",
+            },
         ),
     );
     let script = format!(
@@ -626,5 +635,57 @@ fn boot_from_nfs() {
             &format!("nfs+iso:192.168.77.1:{r}/leap.iso/boot/s390x/initrd")
         ),
         sha256_file(&src.join("boot/s390x/initrd"))
+    );
+}
+
+/// An export that takes reserved source ports only (as Linux's nfsd
+/// `secure`, its default): root (the PID 1) connects from one; a user who
+/// cannot bind one gets one line that says so.
+#[test]
+fn nfs_reserved_source_port() {
+    let Some(lab) = nfs_lab(
+        "nfs_reserved_source_port",
+        &[
+            "ganesha.nfsd",
+            FSAL_VFS,
+            "rpcbind",
+            "unshare",
+            "mount",
+            "setpriv",
+        ],
+    ) else {
+        return;
+    };
+    let sha = lab.put_random("k", 1 << 20, 51);
+    ganesha_with(&lab, true);
+    let loc = format!("nfs:192.168.77.1:{}/k", lab.root().display());
+    fetched(&lab, &loc, &sha, 1 << 20);
+    let o = Command::new("timeout")
+        .arg("60")
+        .args(["ip", "netns", "exec", &lab.cli_ns])
+        .args([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(pxeinit_bin())
+        .args(["fetch", &loc])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("pxeinit");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    let (head, tail) = last.split_once(" refused as too weak ").unwrap_or_default();
+    assert!(
+        head.starts_with(&format!(
+            "pxeinit: {loc}: NFS server 192.168.77.1 (nfsd): AUTH_SYS from port "
+        )),
+        "{last}"
+    );
+    assert_eq!(
+        tail, "(AUTH_TOOWEAK): it takes only reserved source ports (below 1024), which need root",
+        "{last}"
     );
 }

@@ -227,6 +227,12 @@ impl Conn {
     fn call(&mut self, prog: u32, vers: u32, proc_: u32, args: &[u8]) -> Result<Reply, NfsError> {
         match self.try_call(prog, vers, proc_, args)? {
             Ok(r) => Ok(r),
+            Err(RpcError::Auth(5)) if self.s.local_addr().is_ok_and(|a| a.port() >= 1024) => {
+                let port = self.s.local_addr().map(|a| a.port()).unwrap_or_default();
+                Err(self.failed(format!(
+                    "AUTH_SYS from port {port} refused as too weak (AUTH_TOOWEAK): it takes only reserved source ports (below 1024), which need root"
+                )))
+            }
             Err(e) => Err(self.failed(e)),
         }
     }
