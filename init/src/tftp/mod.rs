@@ -664,6 +664,8 @@ pub fn fetch(
 ) -> Result<Stats, TftpError> {
     let started = Instant::now();
     let mut requested = opts.requested();
+    // A link-local server is on the boot interface.
+    let server = crate::net6::scoped(server);
     loop {
         let mut transfer = Transfer::new(server, path, opts, requested, started)?;
         match transfer.run(sink, progress)? {
@@ -1799,7 +1801,11 @@ impl<'a> Transfer<'a> {
             }
             match self.socket.recv_from(buf) {
                 Ok(received) => return Ok(Some(received)),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 // An ICMP error for a datagram we sent (IP_RECVERR).
                 Err(e) if is_icmp_error(&e) => self.check_icmp_errors()?,
                 Err(e) if is_transient(&e) => {}
