@@ -344,8 +344,7 @@ pub fn open(srv: &Server, path: &str) -> Result<File, NfsError> {
     )?;
     let want = components(path);
     let shown = format!("/{}", want.join("/"));
-    // The exports that contain the path, longest first; without a list,
-    // each directory on the path from the longest.
+    // The export list, when the server gives one.
     let r = mnt.try_call(
         wire::MOUNT_PROG,
         wire::MOUNT_VERS,
@@ -357,9 +356,9 @@ pub fn open(srv: &Server, path: &str) -> Result<File, NfsError> {
         // Not served, or not to us: no list.
         Err(_) => None,
     };
-    // Without a listed export that contains the path (a server may
-    // mount by other names, ganesha by its pseudo path), each directory
-    // on the path is tried from the longest.
+    // The listed exports that contain the path, longest first (nested
+    // exports: the next when one refuses); without one (a server may
+    // mount by other names), each directory on the path from the longest.
     let mut candidates: Vec<usize> = listed
         .iter()
         .flatten()
@@ -401,9 +400,6 @@ pub fn open(srv: &Server, path: &str) -> Result<File, NfsError> {
             Err(s) => {
                 if refused.as_ref().is_none_or(|(_, f)| *f == 2) {
                     refused = Some((export, s));
-                }
-                if from_list {
-                    break;
                 }
             }
         }
