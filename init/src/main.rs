@@ -67,7 +67,9 @@ USAGE:
                 [--max-size SIZE] [--speed-limit N --speed-time S]
                 [--busy-wait S]
       Download one tftp://HOST[:PORT]/PATH, http(s)://HOST[:PORT]/PATH,
-      ftp://[USER[:PASS]@]HOST[:PORT]/PATH or file:///PATH with
+      ftp://[USER[:PASS]@]HOST[:PORT]/PATH, nfs:HOST:/PATH or
+      file:///PATH (a path going into an ISO 9660 or ext2/3/4 image,
+      IMAGE.iso/..., IMAGE.img/..., /dev/BLOCKDEV/..., is read inside it) with
       pxeinit's clients (into FILE, or nowhere) and print bytes, sha256,
       seconds and TFTP statistics as JSON. For checking a server and for
       benchmarks. With --trust-key, URL.minisig must verify (else exit 2
@@ -91,8 +93,9 @@ USAGE:
 
   pxeinit tree LOCATION [--no-fetch] [--platform s390x] [--ca-bundle PEM]
                 [--max-size SIZE] [--speed-limit N --speed-time S]
-      Detect the install tree at LOCATION (http(s)://, tftp://, file://
-      or a directory): .treeinfo or treeinfo, else the known s390x
+      Detect the install tree at LOCATION (http(s)://, tftp://, ftp://,
+      nfs:, file://, a directory, an ISO 9660 or ext2/3/4 image or a block
+      device): .treeinfo or treeinfo, else the known s390x
       layouts (Fedora/RHEL, SUSE, Debian, Ubuntu), else an .ins file.
       Print kernel, initrds, parm file, command line (with inst.repo= or
       install=), family and checksums as JSON. The kernel and initrds are
