@@ -429,9 +429,10 @@ fn rpc_reply(xid: u32, results: &[u32]) -> Vec<u8> {
 }
 
 /// A scripted portmapper (port 111) and mountd (port 20048) that list
-/// `/srv` and answer every `MNT` with `status`; `hostile` makes mountd
-/// announce a 2 GiB reply instead. Returns when `stop` is set.
-fn scripted_rpc(stop: std::sync::Arc<std::sync::atomic::AtomicBool>, status: u32, hostile: bool) {
+/// `/srv` and answer every `MNT` with `status`; `hostile` 1 makes mountd
+/// announce a 2 GiB reply instead, 2 send empty fragments without end.
+/// Returns when `stop` is set.
+fn scripted_rpc(stop: std::sync::Arc<std::sync::atomic::AtomicBool>, status: u32, hostile: u8) {
     use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::sync::atomic::Ordering;
@@ -469,7 +470,8 @@ fn scripted_rpc(stop: std::sync::Arc<std::sync::atomic::AtomicBool>, status: u32
                             };
                             rpc_reply(xid, &[port])
                         }
-                        (false, _, _) if hostile => 0xffff_ffffu32.to_be_bytes().to_vec(),
+                        (false, _, _) if hostile == 1 => 0xffff_ffffu32.to_be_bytes().to_vec(),
+                        (false, _, _) if hostile == 2 => [0u8; 4].repeat(5000),
                         // EXPORT: /srv to *.
                         (false, _, 5) => rpc_reply(
                             xid,
@@ -499,13 +501,14 @@ fn scripted_rpc(stop: std::sync::Arc<std::sync::atomic::AtomicBool>, status: u32
 
 /// A mountd that lists `/srv` and refuses it (as Linux's nfsd refuses a
 /// client its exports do not name): the export and the status, one line;
-/// and one that announces a 2 GiB reply: refused, no allocation, no hang.
+/// one that announces a 2 GiB reply, and one that sends empty fragments
+/// without end: refused, no allocation, no hang.
 #[test]
 fn nfs_export_refused_and_hostile_mountd() {
     let Some(lab) = nfs_lab("nfs_export_refused_and_hostile_mountd", &[]) else {
         return;
     };
-    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 13, false));
+    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 13, 0));
     lab.wait_port("tcp", 20048);
     let loc = "nfs:192.168.77.1:/srv/images/kernel.img";
     let o = pxeinit(&lab, &["fetch", loc]);
@@ -519,7 +522,7 @@ fn nfs_export_refused_and_hostile_mountd() {
     let Some(lab) = nfs_lab("nfs_export_refused_and_hostile_mountd", &[]) else {
         return;
     };
-    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 0, true));
+    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 0, 1));
     lab.wait_port("tcp", 20048);
     let o = pxeinit(&lab, &["fetch", loc]);
     assert_eq!(o.code, Some(2));
@@ -528,6 +531,19 @@ fn nfs_export_refused_and_hostile_mountd() {
         format!("pxeinit: {loc}: NFS server 192.168.77.1 (mountd): reply record longer than 1 MiB and 64 KiB")
     );
     assert!(o.took < Duration::from_secs(5), "{:?}", o.took);
+    drop(lab);
+
+    let Some(lab) = nfs_lab("nfs_export_refused_and_hostile_mountd", &[]) else {
+        return;
+    };
+    lab.thread_in_server_ns(|stop| scripted_rpc(stop, 0, 2));
+    lab.wait_port("tcp", 20048);
+    let o = pxeinit(&lab, &["fetch", loc]);
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.last_line(),
+        format!("pxeinit: {loc}: NFS server 192.168.77.1 (mountd): reply record in more than 1024 fragments")
+    );
 }
 
 /// Copy a directory tree (dot files too).

@@ -192,10 +192,11 @@ impl Conn {
         NfsError::Failed(format!("NFS server {} ({}): {why}", self.host, self.what))
     }
 
-    /// Read one record (all its fragments), at most [`wire::MAX_RECORD`].
+    /// Read one record (all its fragments), at most [`wire::MAX_RECORD`]
+    /// bytes in at most 1024 fragments.
     fn record(&mut self) -> Result<Vec<u8>, NfsError> {
         let mut out = Vec::new();
-        loop {
+        for _ in 0..1024 {
             let mut mark = [0u8; 4];
             self.s.read_exact(&mut mark).map_err(|e| self.io(e))?;
             let (last, len) = wire::record_mark(mark);
@@ -211,6 +212,7 @@ impl Conn {
                 return Ok(out);
             }
         }
+        Err(self.failed("reply record in more than 1024 fragments"))
     }
 
     fn io(&self, e: io::Error) -> NfsError {
