@@ -1,11 +1,12 @@
 //! NFS locations against nfs-ganesha (NFSv3 over TCP, with rpcbind, in the
 //! server namespace and a mount namespace of their own): `nfs:host:/path`,
 //! `nfs://host/path` and `nfs://host:port/path` byte-identical (over IPv4
-//! and IPv6), a file
-//! inside an ISO on NFS (`nfs+iso:`), a relative symbolic link on the path,
-//! tree detection, the xenpvnetboot drop-in, and the failures: a path no
-//! export contains, an export that refuses us, a missing file, a file
-//! above the size limit, and a server that is not running.
+//! and IPv6), files inside an ISO and an ext4 image on NFS (`nfs+iso:`,
+//! `nfs:.../disk.img/...`), a relative symbolic link on the path, tree
+//! detection, the boot pipeline, the xenpvnetboot drop-in, reserved source
+//! ports, and the failures: a path no export contains, an export that
+//! refuses us, a missing file, a file above the size limit, hostile
+//! replies, and a server that is not running.
 
 use std::path::Path;
 use std::process::Command;
@@ -149,6 +150,7 @@ fn nfs_against_ganesha() {
             "unshare",
             "mount",
             "xorriso",
+            "mke2fs",
             "nginx",
         ],
     ) else {
@@ -186,6 +188,19 @@ fn nfs_against_ganesha() {
         "-o",
         &iso.to_string_lossy(),
         &src.to_string_lossy(),
+    ]);
+    // An ext4 image with the same tree (read through the same image
+    // code as an ISO).
+    sh(&[
+        "mke2fs",
+        "-q",
+        "-F",
+        "-t",
+        "ext4",
+        "-d",
+        &src.to_string_lossy(),
+        &root.join("disk.img").to_string_lossy(),
+        "16M",
     ]);
     let bsha = lab.put_random("big", 64 << 20, 34);
     ganesha(&lab);
@@ -246,6 +261,13 @@ fn nfs_against_ganesha() {
     fetched(
         &lab,
         &format!("nfs:{h}:{r}/dvd.iso/images/big-initrd.img"),
+        &big_sha,
+        (2 << 20) + 77,
+    );
+
+    fetched(
+        &lab,
+        &format!("nfs:{h}:{r}/disk.img/images/big-initrd.img"),
         &big_sha,
         (2 << 20) + 77,
     );
