@@ -326,7 +326,13 @@ pub struct Progress {
     name: String,
     start: Instant,
     last: Instant,
+    /// The clock is read again only past this many bytes: a TFTP
+    /// transfer reports every block, and under TCG each clock read shows.
+    next_look: u64,
 }
+
+/// Bytes between two looks at the clock in [`Progress::update`].
+const PROGRESS_STRIDE: u64 = 64 << 10;
 
 impl Progress {
     fn new(name: &str) -> Progress {
@@ -335,10 +341,15 @@ impl Progress {
             name: name.to_string(),
             start: now,
             last: now,
+            next_look: 0,
         }
     }
 
     fn update(&mut self, got: u64, total: Option<u64>) {
+        if got < self.next_look {
+            return;
+        }
+        self.next_look = got.saturating_add(PROGRESS_STRIDE);
         if self.last.elapsed() < Duration::from_secs(1) {
             return;
         }

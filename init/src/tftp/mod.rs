@@ -897,6 +897,9 @@ struct RtoEstimator {
     max: Duration,
     /// Doublings since the last progress (RFC 6298 §5.5).
     backoff: u32,
+    /// [`RtoEstimator::rto`], computed when an input changes (it is read
+    /// for every block).
+    rto: Duration,
 }
 
 impl RtoEstimator {
@@ -909,7 +912,23 @@ impl RtoEstimator {
             min: MIN_RTO.min(max),
             max,
             backoff: 0,
+            rto: Duration::ZERO,
         }
+        .updated()
+    }
+
+    fn updated(mut self) -> Self {
+        self.update();
+        self
+    }
+
+    fn update(&mut self) {
+        let base = match self.srtt {
+            Some(srtt) => srtt + (self.rttvar * 4).max(CLOCK_GRANULARITY),
+            None => self.initial,
+        };
+        let base = base.clamp(self.min, self.max);
+        self.rto = base.saturating_mul(1 << self.backoff.min(16)).min(self.max);
     }
 
     /// RFC 6298 §2.2 and §2.3.
@@ -925,23 +944,23 @@ impl RtoEstimator {
                 self.srtt = Some((srtt * 7 + rtt) / 8);
             }
         }
+        self.update();
     }
 
     fn rto(&self) -> Duration {
-        let base = match self.srtt {
-            Some(srtt) => srtt + (self.rttvar * 4).max(CLOCK_GRANULARITY),
-            None => self.initial,
-        };
-        let base = base.clamp(self.min, self.max);
-        base.saturating_mul(1 << self.backoff.min(16)).min(self.max)
+        self.rto
     }
 
     fn back_off(&mut self) {
         self.backoff = self.backoff.saturating_add(1);
+        self.update();
     }
 
     fn progress(&mut self) {
-        self.backoff = 0;
+        if self.backoff != 0 {
+            self.backoff = 0;
+            self.update();
+        }
     }
 }
 
@@ -1153,11 +1172,14 @@ impl<'a> Transfer<'a> {
         let blksize = usize::from(self.requested.blksize.unwrap_or(limits::BLKSIZE_DEFAULT));
         let mut buf = vec![0u8; (blksize + 5).max(2048)];
         loop {
+            // The deadline counts from the last packet sent or progress
+            // made, the time known without asking the clock again.
+            let since = self.last_tx.max(self.last_progress);
             let deadline = match self.peer {
                 None => self.request_deadline(),
-                Some(_) => self.last_tx.max(self.last_progress) + self.rto.rto(),
+                Some(_) => since + self.rto.rto(),
             };
-            let Some((len, from)) = self.recv(&mut buf, deadline)? else {
+            let Some((len, from)) = self.recv(&mut buf, deadline, since)? else {
                 self.on_timeout()?;
                 continue;
             };
@@ -1536,7 +1558,8 @@ impl<'a> Transfer<'a> {
         if last_block || window_end {
             // The last block's ACK is sent once: if it is lost the server
             // retransmits into a closed port and gives up, harmlessly.
-            self.send_ack(false)?;
+            // Sent microseconds after `now`, which stands for its time.
+            self.send_ack_at(false, now)?;
         }
         if let Err(source) = sink.write_all(data) {
             self.send_error_to_peer(ErrorCode::DiskFull, "client cannot store the file");
@@ -1715,6 +1738,11 @@ impl<'a> Transfer<'a> {
 
     /// Acknowledges the last block in order (or the OACK, as block 0).
     fn send_ack(&mut self, again: bool) -> Result<(), TftpError> {
+        self.send_ack_at(again, Instant::now())
+    }
+
+    /// [`Transfer::send_ack`], sent at `now`.
+    fn send_ack_at(&mut self, again: bool, now: Instant) -> Result<(), TftpError> {
         let Some(peer) = self.peer else {
             return Ok(());
         };
@@ -1724,7 +1752,6 @@ impl<'a> Transfer<'a> {
         }
         .emit(&mut Packet::new_unchecked(&mut ack[..]));
         self.send(peer, &ack)?;
-        let now = Instant::now();
         self.acked = self.last;
         self.last_tx = now;
         self.rtt_probe = if again { None } else { Some(now) };
@@ -1780,19 +1807,27 @@ impl<'a> Transfer<'a> {
     /// TCG's `lctlg` flushes), so no `poll` before it (see BENCHMARKS.md,
     /// "Where a TFTP block's time goes"). The timeout is set again only
     /// when it would overshoot the deadline or is under half the wait.
+    /// The first wait counts from `since` (a moment just past, so the
+    /// timeout may be late by the time since then), later ones from the
+    /// clock.
     fn recv(
         &mut self,
         buf: &mut [u8],
         deadline: Instant,
+        since: Instant,
     ) -> Result<Option<(usize, SocketAddr)>, TftpError> {
+        let mut now = since;
         loop {
-            let now = Instant::now();
             if now >= deadline {
                 return Ok(None);
             }
-            // Round up: waking before the deadline would only wait again.
-            let millis = (deadline - now).as_micros().div_ceil(1000);
-            let wait = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX).max(1));
+            // Round up to the millisecond: waking before the deadline
+            // would only wait again. (u64 arithmetic: a u128 division
+            // per block shows in a TCG profile.)
+            let left = deadline - now;
+            let millis = left.as_secs().saturating_mul(1000)
+                + u64::from(left.subsec_nanos().div_ceil(1_000_000));
+            let wait = Duration::from_millis(millis.max(1));
             if !self.rcvtimeo.is_some_and(|t| t <= wait && t >= wait / 2) {
                 self.socket
                     .set_read_timeout(Some(wait))
@@ -1811,6 +1846,7 @@ impl<'a> Transfer<'a> {
                 Err(e) if is_transient(&e) => {}
                 Err(e) => return Err(self.io_error("recvfrom", e)),
             }
+            now = Instant::now();
         }
     }
 
