@@ -21,3 +21,21 @@ open(sys.argv[2], 'wb').write(bytes(img[32768:32768 + 131072]))
 PY
 done
 ls corpus/iso9660
+
+# Seed corpus/ext with small ext2 and ext4 images made by mke2fs -d (a
+# SUSE-style tree and a directory of names), without their boot block.
+if command -v mke2fs >/dev/null; then
+    mkdir -p corpus/ext
+    src=$(mktemp -d)
+    mkdir -p "$src/boot/s390x" "$src/many"
+    head -c 20000 /dev/urandom >"$src/boot/s390x/linux"
+    for i in 0 1 2 3 4 5 6 7 8 9; do echo "$i" >"$src/many/file-000$i"; done
+    for t in ext2 ext4; do
+        img=$(mktemp)
+        mke2fs -q -F -t "$t" -b 1024 -N 32 -O ^has_journal -d "$src" "$img" 192K
+        tail -c +1025 "$img" >"corpus/ext/seed_$t"
+        rm -f "$img"
+    done
+    rm -rf "$src"
+    ls -l corpus/ext
+fi
