@@ -195,6 +195,19 @@ fn ext_images_read_in_user_space() {
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert_eq!(sha256_file(&out), isha);
     assert_eq!(o.json["bytes"], 3 << 20);
+    let log = std::fs::read_to_string(lab.dir.join("nginx-access.log")).unwrap_or_default();
+    let served: u64 = log
+        .lines()
+        .filter_map(|l| l.split('"').nth(2))
+        .filter_map(|rest| rest.split_whitespace().nth(1))
+        .filter_map(|b| b.parse::<u64>().ok())
+        .sum();
+    let image = std::fs::metadata(&ext4).unwrap().len();
+    eprintln!(
+        "3 MiB from a {image}-byte ext4 image over HTTP: {} range requests, {served} bytes served",
+        log.lines().count()
+    );
+    assert!(served < image / 2, "{served} of {image}");
 
     // Corrupt images: the group descriptors overwritten (their checksums
     // no longer match), and a block size out of range in the superblock:
