@@ -359,7 +359,7 @@ pub fn main(args: &[String]) -> Result<()> {
             Part::Net => net::run(&opts)?,
             Part::Storm => storm::run(&opts)?,
             Part::Loss => loss::run(&opts)?,
-            Part::Tcg => tcg::run_part(&opts)?,
+            Part::Tcg => tcg::run_part(&opts, &stamp)?,
         };
         println!("\n## {}\n\n{}", part.title(), s.markdown);
         sections.push((*part, s));

@@ -115,7 +115,7 @@ fn floor_secs(con: &qemu::Console, name: &str) -> Option<f64> {
 }
 
 /// Run the part.
-pub fn run_part(opts: &Options) -> Result<Section> {
+pub fn run_part(opts: &Options, stamp: &str) -> Result<Section> {
     let mut o = opts.clone();
     o.systems = vec![System::Pxeinit, System::Firmware];
     let setup = super::boot::prepare(&o)?;
@@ -170,7 +170,12 @@ pub fn run_part(opts: &Options) -> Result<Section> {
             secs: floor_secs(&con, key),
         });
     }
-    Ok(section(&rows, bytes))
+    let mut s = section(&rows, bytes);
+    s.markdown = format!(
+        "{stamp} Command: `cargo xtask bench --only tcg`.\n\n{}",
+        s.markdown
+    );
+    Ok(s)
 }
 
 fn section(rows: &[Row], bytes: u64) -> Section {
