@@ -214,8 +214,9 @@ pub const MAX_BLOCK_GROUPS: u64 = 1 << 20;
 
 /// Refuse what ext4-view 0.9.3 does not survive (found by fuzzing
 /// `fuzz/fuzz_targets/ext.rs`): zero blocks per group (a division by
-/// zero) and more than [`MAX_BLOCK_GROUPS`] groups (an allocation the
-/// size of the claim). A superblock the image is too short for is left to
+/// zero), a 64-bit file system with group descriptors shorter than 64
+/// bytes (a slice index past their end) and more than
+/// [`MAX_BLOCK_GROUPS`] groups (an allocation the size of the claim). A superblock the image is too short for is left to
 /// ext4-view, which reports it.
 fn vet_superblock(r: &mut dyn ReadAt) -> Result<(), ImageError> {
     let mut sb = [0u8; 1024];
@@ -235,6 +236,16 @@ fn vet_superblock(r: &mut dyn ReadAt) -> Result<(), ImageError> {
     let groups = blocks
         .saturating_sub(u64::from(u32_at(0x14)))
         .div_ceil(per_group);
+    // With 64-bit block numbers the descriptors are s_desc_size bytes,
+    // which the kernel requires to be a power of two from 64 to 1024;
+    // ext4-view reads their 64-bit fields past a shorter one.
+    let incompat = u32_at(0x60);
+    let desc = u16::from_le_bytes([sb[0xfe], sb[0xff]]);
+    if incompat & 0x80 != 0 && !(desc.is_power_of_two() && (64..=1024).contains(&desc)) {
+        return Err(ImageError::Ext(format!(
+            "corrupt filesystem: group descriptor size {desc} with 64-bit block numbers (expected a power of two from 64 to 1024)"
+        )));
+    }
     if groups > MAX_BLOCK_GROUPS {
         return Err(ImageError::Ext(format!(
             "corrupt filesystem: {groups} block groups (at most {MAX_BLOCK_GROUPS} are read)"
@@ -305,11 +316,22 @@ mod test {
         );
         sb[1024 + 0x20] = 1;
         sb[1024 + 0x150..1024 + 0x154].copy_from_slice(&u32::MAX.to_le_bytes());
-        let e = open_bytes(sb, "x").err().unwrap();
+        let e = open_bytes(sb.clone(), "x").err().unwrap();
         assert!(
             e.to_string().contains("block groups (at most 1048576"),
             "{e}"
         );
+        sb[1024 + 0x150..1024 + 0x154].copy_from_slice(&0u32.to_le_bytes());
+        sb[1024 + 0x60] = 0x80;
+        for desc in [0u16, 32, 48, 96, 2048] {
+            sb[1024 + 0xfe..1024 + 0x100].copy_from_slice(&desc.to_le_bytes());
+            let e = open_bytes(sb.clone(), "x").err().unwrap();
+            assert!(
+                e.to_string()
+                    .contains(&format!("group descriptor size {desc} with 64-bit")),
+                "{e}"
+            );
+        }
         // Random superblocks: errors, never panics.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..2000 {
