@@ -990,12 +990,12 @@ impl Downloader {
             // from the server or a proxy in front of it), or, known to be
             // up, refuses, drops or does not accept the connection (a
             // full backlog) before anything arrived.
-            let busy = match &e {
-                HttpError::Status(429 | 502 | 503 | 504, _) => true,
+            let (busy, retry_after) = match &e {
+                HttpError::Busy(_, _, after) => (true, after.map(Duration::from_secs)),
                 HttpError::Connect(_) | HttpError::Io(_) => {
-                    received == 0 && host.is_some_and(|h| self.is_up(h))
+                    (received == 0 && host.is_some_and(|h| self.is_up(h)), None)
                 }
-                _ => false,
+                _ => (false, None),
             };
             if !busy {
                 return Err(match e {
@@ -1006,18 +1006,23 @@ impl Downloader {
                     e => HttpFail::Other(e.to_string()),
                 });
             }
-            match wait.next() {
+            match wait.next(retry_after) {
                 Some(d) => info!(
                     "{url}: the server is busy ({e}); asking again in {:.1} s",
                     d.as_secs_f64()
                 ),
                 None => {
                     let (n, secs) = (wait.attempts, wait.elapsed().as_secs_f64());
-                    return Err(HttpFail::Unreachable(match answered {
-                        true => format!(
+                    return Err(HttpFail::Unreachable(match (answered, retry_after) {
+                        (true, Some(r)) if r > wait.left() => format!(
+                            "the HTTP server is busy ({e}) and asks to be asked again in {} s, beyond the {:.0} s left of pxe.busywait",
+                            r.as_secs(),
+                            wait.left().as_secs_f64()
+                        ),
+                        (true, _) => format!(
                             "the HTTP server stayed busy: {n} requests over {secs:.0} s, the last answered {e}"
                         ),
-                        false => format!(
+                        (false, _) => format!(
                             "the HTTP server never served the request: {n} attempts over {secs:.0} s, the last: {e}"
                         ),
                     }));
@@ -1238,14 +1243,21 @@ impl BusyWait {
         self.start.elapsed()
     }
 
-    /// Sleep the next backoff and count one more attempt, or `None` when
-    /// the budget is spent (the wait never runs past it).
-    fn next(&mut self) -> Option<Duration> {
+    /// What is left of the budget.
+    fn left(&self) -> Duration {
+        self.budget.saturating_sub(self.elapsed())
+    }
+
+    /// Sleep the next backoff, at least the server's `Retry-After` (RFC
+    /// 9110 §10.2.3: the client waits that long), and count one more
+    /// attempt; `None` when the budget is spent (the wait never runs past
+    /// it) or the server asks to wait beyond it.
+    fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
         let left = self.budget.checked_sub(self.elapsed())?;
-        if left.is_zero() {
+        if left.is_zero() || retry_after.is_some_and(|r| r > left) {
             return None;
         }
-        let d = self.delay(left);
+        let d = self.delay(left).max(retry_after.unwrap_or_default());
         std::thread::sleep(d);
         self.attempts += 1;
         Some(d)
@@ -1662,6 +1674,40 @@ mod test {
         let e = downloader(None).fetch_vec(&url).unwrap_err();
         assert!(matches!(e, FetchError::Failed { .. }), "{e}");
         assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    /// `Retry-After` (RFC 9110 §10.2.3) is the least wait before asking
+    /// again (the backoff alone would ask after 0.25-0.75 s); one beyond
+    /// what is left of the busy wait ends the fetch at once, saying so.
+    #[test]
+    fn retry_after_is_waited_for() {
+        const AFTER2: &str =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n";
+        let (port, count) = http_seq(vec![AFTER2, OK5], b"hello");
+        let url = format!("http://127.0.0.1:{port}/k");
+        let started = Instant::now();
+        assert_eq!(downloader(None).fetch_vec(&url).unwrap().0, b"hello");
+        let took = started.elapsed();
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        assert!(
+            took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        const AFTER600: &str =
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 600\r\nContent-Length: 0\r\n\r\n";
+        let (port, count) = http_seq(vec![AFTER600, OK5], b"hello");
+        let url = format!("http://127.0.0.1:{port}/k");
+        let mut dl = downloader(None);
+        dl.busy_wait = Duration::from_secs(30);
+        let started = Instant::now();
+        let e = dl.fetch_vec(&url).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert!(matches!(e, FetchError::Unreachable { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("{url}: the HTTP server is busy (HTTP 429 Too Many Requests) and asks to be asked again in 600 s, beyond the 30 s left of pxe.busywait")
+        );
     }
 
     /// A server that stays busy: after the busy wait, one line naming the

@@ -51,6 +51,9 @@ pub enum HttpError {
     NotFound,
     /// Any other non-2xx status.
     Status(u16, String),
+    /// The server or a proxy is at its limit (429, 502, 503, 504), with
+    /// its `Retry-After` in seconds if it gave one.
+    Busy(u16, String, Option<u64>),
     /// The response is not valid HTTP/1.x.
     Protocol(String),
     /// Too many redirects; the last target.
@@ -89,7 +92,7 @@ impl fmt::Display for HttpError {
         match self {
             HttpError::BadUrl(u) => write!(f, "bad URL {u:?}"),
             HttpError::NotFound => f.write_str("HTTP 404 not found"),
-            HttpError::Status(c, r) => write!(f, "HTTP {c} {r}"),
+            HttpError::Status(c, r) | HttpError::Busy(c, r, _) => write!(f, "HTTP {c} {r}"),
             HttpError::Protocol(m) => write!(f, "bad HTTP response: {m}"),
             HttpError::TooManyRedirects(last) => write!(
                 f,
@@ -240,6 +243,9 @@ pub struct Head {
     pub chunked: bool,
     /// `Location`, if given.
     pub location: Option<String>,
+    /// `Retry-After` in seconds (RFC 9110 §10.2.3), if given as a number
+    /// (an HTTP-date is ignored: the init has no trustworthy wall clock).
+    pub retry_after: Option<u64>,
 }
 
 /// Parse a response head (status line and headers, without the final empty line).
@@ -284,6 +290,7 @@ pub fn parse_head(text: &str) -> Result<Head, HttpError> {
                     .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
             }
             "location" => head.location = Some(v.to_string()),
+            "retry-after" => head.retry_after = v.parse().ok(),
             _ => {}
         }
     }
@@ -548,6 +555,7 @@ pub fn get(
                 continue;
             }
             404 | 410 => return Err(HttpError::NotFound),
+            s @ (429 | 502 | 503 | 504) => return Err(HttpError::Busy(s, h.reason, h.retry_after)),
             s => return Err(HttpError::Status(s, h.reason)),
         }
         let limit = opts.max_size.unwrap_or(u64::MAX);
@@ -781,6 +789,15 @@ mod test {
         out.clear();
         Chunked::new(fits.as_bytes()).read_to_end(&mut out).unwrap();
         assert_eq!(out, b"hello");
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        let h = parse_head("HTTP/1.1 503 Busy\r\nRetry-After: 120\r\n").unwrap();
+        assert_eq!(h.retry_after, Some(120));
+        let h = parse_head("HTTP/1.1 503 Busy\r\nretry-after: Fri, 31 Dec 1999 23:59:59 GMT\r\n")
+            .unwrap();
+        assert_eq!(h.retry_after, None);
     }
 
     #[test]

@@ -19,6 +19,13 @@ mod dhcp {
     }
 }
 
+/// The boot interface's scope for link-local servers (none here).
+mod net6 {
+    pub fn scoped(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+        addr
+    }
+}
+
 #[allow(dead_code)]
 #[path = "../../src/dns.rs"]
 mod dns;

@@ -18,6 +18,13 @@ mod dhcp {
     }
 }
 
+/// The boot interface's scope for link-local servers (none here).
+mod net6 {
+    pub fn scoped(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+        addr
+    }
+}
+
 #[allow(dead_code)]
 #[path = "../../src/dns.rs"]
 mod dns;
@@ -54,6 +61,9 @@ fn emit(h: &Head) -> Vec<u8> {
     }
     if let Some(l) = &h.location {
         s += &format!("Location: {l}\r\n");
+    }
+    if let Some(r) = h.retry_after {
+        s += &format!("Retry-After: {r}\r\n");
     }
     s += "\r\n";
     s.into_bytes()
@@ -118,6 +128,7 @@ fn generated(data: &[u8]) -> Option<Head> {
         content_length: (flags & 1 != 0).then_some(content_length),
         chunked: flags & 2 != 0,
         location: (flags & 4 != 0).then(|| text(location_len, p[15])),
+        retry_after: (flags & 8 != 0).then_some(content_length >> 8),
     })
 }
 
