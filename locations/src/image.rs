@@ -213,7 +213,8 @@ pub fn open(mut r: Box<dyn ReadAt>, path: &str) -> Result<File, ImageError> {
 pub const MAX_BLOCK_GROUPS: u64 = 1 << 20;
 
 /// Refuse what ext4-view 0.9.3 does not survive (found by fuzzing
-/// `fuzz/fuzz_targets/ext.rs`): zero blocks per group (a division by
+/// `fuzz/fuzz_targets/ext.rs`, or read in it after that): blocks over
+/// 64 KiB (a block cache of 2 GiB blocks), zero blocks per group (a division by
 /// zero), a 64-bit file system with group descriptors shorter than 64
 /// bytes (a slice index past their end) and more than
 /// [`MAX_BLOCK_GROUPS`] groups (an allocation the size of the claim). A superblock the image is too short for is left to
@@ -226,6 +227,15 @@ fn vet_superblock(r: &mut dyn ReadAt) -> Result<(), ImageError> {
         Err(ReadError::Other(why)) => return Err(ImageError::Read(why)),
     }
     let u32_at = |o: usize| u32::from_le_bytes([sb[o], sb[o + 1], sb[o + 2], sb[o + 3]]);
+    // The kernel reads blocks of 1 to 64 KiB; ext4-view takes up to
+    // 2 GiB and allocates its block cache in blocks of that size.
+    let log = u32_at(0x18);
+    if log > 6 {
+        return Err(ImageError::Ext(format!(
+            "corrupt filesystem: block size 2^{} bytes (at most 64 KiB)",
+            u64::from(log).saturating_add(10)
+        )));
+    }
     let per_group = u64::from(u32_at(0x20));
     if per_group == 0 {
         return Err(ImageError::Ext(
@@ -332,6 +342,15 @@ mod test {
                 "{e}"
             );
         }
+        let mut big = vec![0u8; 4096];
+        big[1080] = 0x53;
+        big[1081] = 0xef;
+        big[1024 + 0x18] = 21;
+        let e = open_bytes(big, "x").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "ext2/3/4 image: corrupt filesystem: block size 2^31 bytes (at most 64 KiB)"
+        );
         // Random superblocks: errors, never panics.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..2000 {
