@@ -11,7 +11,7 @@ use pxeinit_tests::*;
 const MIB: usize = 1 << 20;
 
 /// A minisign key pair in `dir` (`NAME.pub`, `NAME.key`, no password);
-/// returns the key id minisign prints.
+/// returns the key id minisign prints, as pxeinit writes it (16 digits).
 fn keygen(dir: &Path, name: &str) -> String {
     minisign(
         dir,
@@ -25,11 +25,14 @@ fn keygen(dir: &Path, name: &str) -> String {
         ],
     );
     let text = std::fs::read_to_string(dir.join(format!("{name}.pub"))).expect("pub");
-    text.lines()
+    let id = text
+        .lines()
         .next()
         .and_then(|l| l.rsplit(' ').next())
-        .expect("key id")
-        .to_string()
+        .expect("key id");
+    // minisign prints the id without leading zeros (`%PRIX64`); pxeinit
+    // always gives its 16 digits.
+    format!("{:016X}", u64::from_str_radix(id, 16).expect("hex key id"))
 }
 
 fn minisign(dir: &Path, args: &[&str]) {

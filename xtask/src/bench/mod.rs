@@ -416,7 +416,7 @@ mod test {
         assert_eq!(o.cap, Duration::from_secs(30));
         assert_eq!(o.out, Some(PathBuf::from("x.json")));
         let d = Options::parse(&[]).expect("no options");
-        assert_eq!(d.parts.len(), 5);
+        assert_eq!(d.parts.len(), 6);
         assert_eq!(d.clients, 200);
         let o = Options::parse(&args("--only storm --clients 60")).expect("storm");
         assert_eq!(
