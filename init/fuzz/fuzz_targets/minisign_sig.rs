@@ -187,7 +187,11 @@ fuzz_target!(|data: &[u8]| {
             }
             bin1.extend_from_slice(&sig[..64]);
             let sep = if flags & 8 != 0 { " " } else { "\t" };
-            let name = if flags & 16 != 0 { verify::basename(&requested) } else { visible(name) };
+            // The requested file's own name, when it fits on the line (a
+            // CR or LF in it would end the trusted comment early).
+            let base = verify::basename(&requested);
+            let fits = !base.contains(['\r', '\n']);
+            let name = if flags & 16 != 0 && fits { base } else { visible(name) };
             let tc = format!(
                 "{}{sep}file:{name}{}",
                 visible(timestamp),
