@@ -256,9 +256,21 @@ pub fn ignore_ra(name: &str) {
     let _ = fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_ra"), "0");
 }
 
-/// Add `addr/prefix_len` to `name` (`SIOCSIFADDR` on an `AF_INET6`
-/// socket). An address that is already there is not an error.
-pub fn add_address(name: &str, addr: Ipv6Addr, prefix_len: u8) -> Result<(), NetError> {
+/// Run the ioctl `request` on an `AF_INET6` datagram socket, its
+/// argument made by `arg` from `name`'s interface index; `EEXIST` (the
+/// address or route is already there) is not an error. `what` names the
+/// call in the error.
+///
+/// # Safety
+///
+/// `request` must take a pointer to a `T` that `arg` initialises fully
+/// and that holds no pointers.
+unsafe fn inet6_ioctl<T>(
+    name: &str,
+    request: libc::c_ulong,
+    what: &'static str,
+    arg: impl FnOnce(libc::c_int) -> T,
+) -> Result<(), NetError> {
     let err = |what: &'static str| {
         move |err: io::Error| NetError {
             interface: name.to_string(),
@@ -276,29 +288,44 @@ pub fn add_address(name: &str, addr: Ipv6Addr, prefix_len: u8) -> Result<(), Net
         None,
     )
     .map_err(|e| err("socket")(io::Error::from(e)))?;
-    let mut req = libc::in6_ifreq {
-        ifr6_addr: libc::in6_addr {
-            s6_addr: addr.octets(),
-        },
-        ifr6_prefixlen: u32::from(prefix_len),
-        ifr6_ifindex: index as libc::c_int,
-    };
-    // SAFETY: SIOCSIFADDR on an AF_INET6 socket takes a struct in6_ifreq;
-    // `req` is one, fully initialised, and lives across the call.
+    let mut arg = arg(index as libc::c_int);
+    // SAFETY: the caller promises that `request` takes a `T`; `arg` is
+    // one, fully initialised, and lives across the call.
     let r = unsafe {
         libc::ioctl(
             fd.as_raw_fd(),
-            libc::SIOCSIFADDR as _,
-            (&mut req as *mut libc::in6_ifreq).cast::<libc::c_void>(),
+            request as _,
+            (&mut arg as *mut T).cast::<libc::c_void>(),
         )
     };
     if r < 0 {
         let e = io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(err("SIOCSIFADDR (IPv6 address)")(e));
+            return Err(err(what)(e));
         }
     }
     Ok(())
+}
+
+/// Add `addr/prefix_len` to `name` (`SIOCSIFADDR` on an `AF_INET6`
+/// socket). An address that is already there is not an error.
+pub fn add_address(name: &str, addr: Ipv6Addr, prefix_len: u8) -> Result<(), NetError> {
+    // SAFETY: SIOCSIFADDR on an AF_INET6 socket takes a struct in6_ifreq,
+    // which holds no pointers.
+    unsafe {
+        inet6_ioctl(
+            name,
+            libc::SIOCSIFADDR as libc::c_ulong,
+            "SIOCSIFADDR (IPv6 address)",
+            |index| libc::in6_ifreq {
+                ifr6_addr: libc::in6_addr {
+                    s6_addr: addr.octets(),
+                },
+                ifr6_prefixlen: u32::from(prefix_len),
+                ifr6_ifindex: index,
+            },
+        )
+    }
 }
 
 /// `struct in6_rtmsg` (linux/ipv6_route.h), the argument of `SIOCADDRT`
@@ -321,55 +348,31 @@ struct In6Rtmsg {
 /// `AF_INET6` socket; a link-local gateway is reached on `name`). A route
 /// that is already there is not an error.
 pub fn add_default_route(name: &str, gateway: Ipv6Addr) -> Result<(), NetError> {
-    let err = |what: &'static str| {
-        move |err: io::Error| NetError {
-            interface: name.to_string(),
-            what,
-            err,
-        }
-    };
-    let index = ifindex(name).ok_or_else(|| {
-        err("ifindex")(io::Error::new(io::ErrorKind::NotFound, "no such interface"))
-    })?;
-    let fd = nix::sys::socket::socket(
-        nix::sys::socket::AddressFamily::Inet6,
-        nix::sys::socket::SockType::Datagram,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| err("socket")(io::Error::from(e)))?;
     let any = libc::in6_addr { s6_addr: [0; 16] };
-    let mut rt = In6Rtmsg {
-        dst: any,
-        src: any,
-        gateway: libc::in6_addr {
-            s6_addr: gateway.octets(),
-        },
-        kind: 0,
-        dst_len: 0,
-        src_len: 0,
-        metric: 1,
-        info: 0,
-        flags: u32::from(libc::RTF_UP | libc::RTF_GATEWAY),
-        ifindex: index as libc::c_int,
-    };
     // SAFETY: SIOCADDRT on an AF_INET6 socket takes a struct in6_rtmsg;
-    // `rt` has its layout (repr(C), the same fields in the same order),
-    // is fully initialised, holds no pointers, and lives across the call.
-    let r = unsafe {
-        libc::ioctl(
-            fd.as_raw_fd(),
-            libc::SIOCADDRT as _,
-            (&mut rt as *mut In6Rtmsg).cast::<libc::c_void>(),
+    // `In6Rtmsg` has its layout (repr(C), the same fields in the same
+    // order) and holds no pointers.
+    unsafe {
+        inet6_ioctl(
+            name,
+            libc::SIOCADDRT as libc::c_ulong,
+            "SIOCADDRT (IPv6 default route)",
+            |index| In6Rtmsg {
+                dst: any,
+                src: any,
+                gateway: libc::in6_addr {
+                    s6_addr: gateway.octets(),
+                },
+                kind: 0,
+                dst_len: 0,
+                src_len: 0,
+                metric: 1,
+                info: 0,
+                flags: u32::from(libc::RTF_UP | libc::RTF_GATEWAY),
+                ifindex: index,
+            },
         )
-    };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EEXIST) {
-            return Err(err("SIOCADDRT (IPv6 default route)")(e));
-        }
     }
-    Ok(())
 }
 
 /// The interface index link-local addresses without a scope are reached
