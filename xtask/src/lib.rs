@@ -438,12 +438,19 @@ pub mod payload {
     }
 
     /// A gzip initramfs whose /init is the shell `script`, run by Debian's
-    /// static busybox.
+    /// static busybox. The script starts with the kernel's messages kept
+    /// off the console (`dmesg -n 1`): printk writes to the console as it
+    /// comes, even into the middle of a line the script is writing, and
+    /// tests look for the script's lines whole.
     pub fn busybox_initrd(script: &str) -> Result<Vec<u8>> {
         let mut a = netboot_image::cpio::Archive::new();
         a.add_file("/bin/busybox", 0o755, busybox()?);
         a.add_symlink("/bin/sh", "busybox");
-        a.add_file("/init", 0o755, format!("#!/bin/sh\n{script}").into_bytes());
+        a.add_file(
+            "/init",
+            0o755,
+            format!("#!/bin/sh\n/bin/busybox dmesg -n 1\n{script}").into_bytes(),
+        );
         a.add_char_dev("/dev/console", 0o600, 5, 1);
         netboot_image::compress::compress(&a.to_bytes(), netboot_image::compress::Compression::Gzip)
             .map_err(|e| e.to_string())
