@@ -84,7 +84,7 @@ pub fn busybox_target(marker: &str) -> Vec<u8> {
         "/bin/busybox mount -t proc proc /proc 2>/dev/null || (/bin/busybox mkdir -p /proc && /bin/busybox mount -t proc proc /proc)\n\
          echo \"{marker}\"\n\
          echo \"TARGET-CMDLINE: $(/bin/busybox cat /proc/cmdline)\"\n\
-         /bin/busybox poweroff -f\n"
+         halt_now poweroff\n"
     );
     xtask::payload::busybox_initrd(&script).unwrap_or_else(|e| panic!("busybox payload: {e}"))
 }

@@ -44,9 +44,9 @@ fn installer_initrd() -> Vec<u8> {
            echo 1 > /sys/firmware/reipl/ccw/clear\n\
            /bin/busybox sleep 2\n\
            echo \"{REBOOTING}\"\n\
-           /bin/busybox reboot -f ;;\n\
+           halt_now reboot ;;\n\
          esac\n\
-         /bin/busybox poweroff -f\n"
+         halt_now poweroff\n"
     );
     xtask::payload::busybox_initrd(&script).unwrap_or_else(|e| panic!("installer initrd: {e}"))
 }

@@ -64,6 +64,7 @@ fn cli_build_boots_through_firmware_with_embedded_cmdline() {
          /bin/busybox modprobe virtio_blk && echo \"CLI-MODPROBE: virtio_blk ok\"\n\
          echo \"CLI-NET: $(/bin/busybox ls /sys/class/net | /bin/busybox tr '\\n' ' ')\"\n\
          echo \"CLI-DONE\"\n\
+         /bin/busybox sleep 0.5\n\
          /bin/busybox poweroff -f\n",
     );
     let root = work.join("tftp");
@@ -132,7 +133,7 @@ fn cli_combine_boots_with_qemu_kernel_and_append() {
              echo \"CLI-SECOND: $(/bin/busybox cat /etc/second-initrd.txt)\"\n\
              echo \"CLI-CMDLINE: $(/bin/busybox cat /proc/cmdline)\"\n\
              echo \"CLI-DONE\"\n\
-             /bin/busybox poweroff -f\n",
+             halt_now poweroff\n",
         )
         .unwrap_or_else(|e| panic!("busybox initrd: {e}")),
     );

@@ -40,6 +40,12 @@ int main(void)
 	printf("TARGET-CMDLINE: %s\n", buf);
 	printf("TARGET-DONE: powering off\n");
 	fflush(stdout);
+	/*
+	 * The line-mode console sends a tty's output on a 0.1 s timer
+	 * (drivers/s390/char/sclp_tty.c): what it still holds when the
+	 * machine stops is lost.
+	 */
+	usleep(500000);
 	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)

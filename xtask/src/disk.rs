@@ -83,7 +83,7 @@ pub fn marker_disk(out: &Path, marker: &str, cmdline: &str) -> Result<()> {
          /bin/busybox mount -t proc proc /proc\n\
          echo \"{marker}\"\n\
          echo \"DISK-CMDLINE: $(/bin/busybox cat /proc/cmdline)\"\n\
-         /bin/busybox poweroff -f\n"
+         halt_now poweroff\n"
     );
     let initrd = crate::payload::busybox_initrd(&script)?;
     bootable_iso(out, &kernel, &initrd, cmdline)

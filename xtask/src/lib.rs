@@ -437,11 +437,21 @@ pub mod payload {
         std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
     }
 
+    /// What every [`busybox_initrd`] script runs first. The kernel's
+    /// messages are kept off the console (`dmesg -n 1`): printk writes to
+    /// the console as it comes, even into the middle of a line the script
+    /// is writing, and tests look for the script's lines whole. And the
+    /// script ends the machine with `halt_now poweroff` or `halt_now
+    /// reboot`, which first waits for the console: the line-mode console
+    /// sends a tty's output on a 0.1 s timer
+    /// (`drivers/s390/char/sclp_tty.c`), and what it still holds when the
+    /// machine stops is lost.
+    pub const BUSYBOX_PREAMBLE: &str = "/bin/busybox dmesg -n 1
+        halt_now() { /bin/busybox sleep 0.5; /bin/busybox \"$1\" -f; }
+";
+
     /// A gzip initramfs whose /init is the shell `script`, run by Debian's
-    /// static busybox. The script starts with the kernel's messages kept
-    /// off the console (`dmesg -n 1`): printk writes to the console as it
-    /// comes, even into the middle of a line the script is writing, and
-    /// tests look for the script's lines whole.
+    /// static busybox after [`BUSYBOX_PREAMBLE`].
     pub fn busybox_initrd(script: &str) -> Result<Vec<u8>> {
         let mut a = netboot_image::cpio::Archive::new();
         a.add_file("/bin/busybox", 0o755, busybox()?);
@@ -449,7 +459,7 @@ pub mod payload {
         a.add_file(
             "/init",
             0o755,
-            format!("#!/bin/sh\n/bin/busybox dmesg -n 1\n{script}").into_bytes(),
+            format!("#!/bin/sh\n{BUSYBOX_PREAMBLE}{script}").into_bytes(),
         );
         a.add_char_dev("/dev/console", 0o600, 5, 1);
         netboot_image::compress::compress(&a.to_bytes(), netboot_image::compress::Compression::Gzip)

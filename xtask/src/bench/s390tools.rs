@@ -60,6 +60,7 @@ const LOG: &str = r#"log() {
 }
 fail() {
     log "FAILED: $*"
+    sleep 0.5
     poweroff -f
 }
 "#;

@@ -70,6 +70,8 @@ floor busybox-512 sh -c "tftp -g -l /tmp/k -r target/vmlinuz $siaddr && tftp -g 
 floor busybox-1428 sh -c "tftp -b 1428 -g -l /tmp/k -r target/vmlinuz $siaddr && tftp -b 1428 -g -l /tmp/i -r target/initrd.img $siaddr"
 floor floor-1428 tftp-floor $siaddr 1428 target/vmlinuz target/initrd.img
 log "tcg: all done"
+# The console sends on a 0.1 s timer (sclp_tty.c): let it write the above.
+sleep 0.5
 poweroff -f
 "#;
 
