@@ -104,7 +104,11 @@ pub struct File {
 
 enum Inner {
     Iso(Slice<Box<dyn ReadAt>>),
-    Ext(Box<ext4_view::File>),
+    /// The file and where its next read starts. ext4-view seeks by
+    /// walking the file's blocks from the first, so a read that starts
+    /// where the last ended (a file streamed in chunks) must not seek:
+    /// that made streaming quadratic in the file's length.
+    Ext(Box<ext4_view::File>, u64),
 }
 
 impl File {
@@ -121,15 +125,31 @@ impl ReadAt for File {
         }
         match &mut self.inner {
             Inner::Iso(s) => s.read_exact_at(offset, buf),
-            Inner::Ext(f) => {
-                f.seek_to(offset)
-                    .map_err(|e| ReadError::Other(ext_reason(&e)))?;
+            Inner::Ext(f, next) => {
+                if offset != *next {
+                    // Where the next read starts is unknown until the
+                    // seek succeeds.
+                    *next = u64::MAX;
+                    f.seek_to(offset)
+                        .map_err(|e| ReadError::Other(ext_reason(&e)))?;
+                    *next = offset;
+                }
                 let mut done = 0;
                 while done < buf.len() {
-                    match f.read_bytes(&mut buf[done..]) {
-                        Ok(0) => return Err(ReadError::Eof),
-                        Ok(n) => done += n,
-                        Err(e) => return Err(ReadError::Other(ext_reason(&e))),
+                    let got = f.read_bytes(&mut buf[done..]);
+                    match got {
+                        Ok(0) => {
+                            *next = u64::MAX;
+                            return Err(ReadError::Eof);
+                        }
+                        Ok(n) => {
+                            done += n;
+                            *next += n as u64;
+                        }
+                        Err(e) => {
+                            *next = u64::MAX;
+                            return Err(ReadError::Other(ext_reason(&e)));
+                        }
                     }
                 }
                 Ok(())
@@ -199,7 +219,7 @@ pub fn open(mut r: Box<dyn ReadAt>, path: &str) -> Result<File, ImageError> {
             let f = fs.open(abs.as_str()).map_err(err)?;
             let size = f.metadata().len();
             Ok(File {
-                inner: Inner::Ext(Box::new(f)),
+                inner: Inner::Ext(Box::new(f), 0),
                 size,
             })
         }

@@ -1,9 +1,10 @@
 //! Paths into ext2/3/4 images, read in user space: images made by
 //! `mke2fs -d` (ext4 with extents and, after `e2fsck -D`, htree
 //! directories; ext2 with 1 KiB blocks, so that a 3 MiB file needs double
-//! indirect blocks), fetched byte-identical from a local file and over
-//! HTTP with Range requests (nginx), a tree detected inside one, a
-//! missing file, and a corrupt image refused in one line.
+//! indirect blocks), fetched byte-identical from a local file (also out
+//! of an ISO stored on the file system) and over HTTP with Range requests
+//! (nginx), a tree detected inside one, a missing file, and a corrupt
+//! image refused in one line.
 
 use std::path::Path;
 use std::process::Command;
@@ -42,7 +43,7 @@ fn fetch_local(loc: &str, out: &Path) -> String {
 fn ext_images_read_in_user_space() {
     let Some(lab) = Lab::new(
         "ext_images_read_in_user_space",
-        &["nginx", "mke2fs", "e2fsck", "losetup", "timeout"],
+        &["nginx", "mke2fs", "e2fsck", "losetup", "timeout", "xorriso"],
     ) else {
         return;
     };
@@ -70,6 +71,31 @@ fn ext_images_read_in_user_space() {
     for i in 0..600 {
         put(&format!("many/file-{i:04}"), format!("{i}\n").as_bytes());
     }
+    // An ISO on the file system (an image inside an image): the ISO
+    // reader reads the file out of order (volume descriptors, directory
+    // records, then the extent, behind 2 MiB of other files).
+    let dvd = lab.dir.join("dvd");
+    for (rel, data) in [
+        ("a/filler", pattern(2 << 20, 33)),
+        ("images/kernel.img", pattern(1 << 20, 34)),
+    ] {
+        let p = dvd.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, data).unwrap();
+    }
+    let dvd_ksha = sha256_file(&dvd.join("images/kernel.img"));
+    std::fs::create_dir_all(src.join("media")).unwrap();
+    sh(&[
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-R",
+        "-J",
+        "-o",
+        &src.join("media/dvd.iso").to_string_lossy(),
+        &dvd.to_string_lossy(),
+    ]);
     let root = lab.root();
     let ext4 = root.join("disk.img");
     let ext2 = root.join("old.img");
@@ -116,6 +142,10 @@ fn ext_images_read_in_user_space() {
         assert_eq!(
             fetch_local(&format!("{d}/many/file-0599"), &out),
             sha256_file(&src.join("many/file-0599"))
+        );
+        assert_eq!(
+            fetch_local(&format!("{d}/media/dvd.iso/images/kernel.img"), &out),
+            dvd_ksha
         );
         let o = run(Command::new(pxeinit_bin()).args(["tree", &img.to_string_lossy()]));
         assert_eq!(o.code, Some(0), "{}", o.stderr);
