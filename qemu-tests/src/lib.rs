@@ -166,6 +166,9 @@ pub fn netboot_image_bin() -> PathBuf {
 }
 
 /// Assert that the console shows every string of `need`, in this order.
+/// The message starts with how the run ended and the console's last
+/// lines (a long console is cut in the middle by CI logs), then the whole
+/// console.
 pub fn assert_in_order(con: &Console, need: &[&str]) {
     let text = con.text();
     let mut from = 0usize;
@@ -174,16 +177,33 @@ pub fn assert_in_order(con: &Console, need: &[&str]) {
             Some(i) => from += i + 1,
             None => {
                 let anywhere = text.contains(n);
+                let tail = con.lines[con.lines.len().saturating_sub(12)..]
+                    .iter()
+                    .map(|(t, l)| format!("  [{t:7.3}] {l}\n"))
+                    .collect::<String>();
                 panic!(
-                    "console lacks {n:?}{}:\n{text}",
+                    "console lacks {n:?}{}; {}; its last lines:\n{tail}the whole console:\n{text}",
                     if anywhere {
                         " after the lines before it"
                     } else {
                         ""
-                    }
+                    },
+                    ending(con),
                 )
             }
         }
+    }
+}
+
+/// How a run ended, in words.
+fn ending(con: &Console) -> String {
+    let last = con.lines.last().map(|l| l.0).unwrap_or(0.0);
+    if con.exited {
+        format!("QEMU exited by itself, last line at {last:.1} s")
+    } else {
+        format!(
+            "QEMU was stopped (a line awaited came, or the time limit), last line at {last:.1} s"
+        )
     }
 }
 
@@ -204,11 +224,7 @@ pub fn mac_file(mac: &str) -> String {
 
 /// Print how long a scenario took (visible with `--nocapture`).
 pub fn report(name: &str, con: &Console) {
-    let wall = con.lines.last().map(|l| l.0).unwrap_or(0.0);
-    eprintln!(
-        "{name}: QEMU ran {wall:.1} s, {} console lines",
-        con.lines.len()
-    );
+    eprintln!("{name}: {}, {} console lines", ending(con), con.lines.len());
 }
 
 /// Whether to print the console as it comes (`QEMU_ECHO=1`).
@@ -231,4 +247,36 @@ pub fn netboot(root: &Path, mac: &str, uuid: Option<&str>, until: &[&str], secs:
     };
     g.run(&stop, std::time::Duration::from_secs(secs))
         .expect("qemu")
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    /// A missing line names itself, how QEMU ended and the console's last
+    /// lines before the whole console.
+    #[test]
+    fn a_missing_line_says_how_the_run_ended() {
+        let con = Console {
+            lines: (0..30)
+                .map(|i| (f64::from(i), format!("line {i}")))
+                .collect(),
+            exited: true,
+        };
+        assert_in_order(&con, &["line 3", "line 29"]);
+        let e = std::panic::catch_unwind(|| assert_in_order(&con, &["line 5", "line 4"]))
+            .expect_err("line 4 is not after line 5");
+        let msg = e.downcast_ref::<String>().expect("a message");
+        let (head, whole) = msg.split_once("the whole console:\n").expect("both parts");
+        assert!(
+            head.starts_with(
+                "console lacks \"line 4\" after the lines before it; QEMU exited by itself, \
+                 last line at 29.0 s; its last lines:\n"
+            ),
+            "{head}"
+        );
+        assert_eq!(head.lines().count(), 13, "{head}");
+        assert!(head.contains("[ 18.000] line 18\n") && !head.contains("line 17\n"));
+        assert!(whole.contains("line 0") && whole.contains("line 29"));
+    }
 }
