@@ -353,6 +353,19 @@ fn tftp_wrong_block_numbers_forever() {
     });
     let url = format!("tftp://{SERVER}/hostile/blocks");
     fetch_fails(&lab, &url, &[], 30.0, "no progress for");
+    // The client's ERROR is its last packet: the server's thread reads it
+    // a moment after the client has exited.
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(2)
+        && !log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replies
+            .iter()
+            .any(|(op, _)| *op == 5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let log = log.lock().unwrap_or_else(|e| e.into_inner());
     assert_eq!(log.requests.len(), 1);
     assert!(
