@@ -159,6 +159,23 @@ pub fn sha256_file(p: &Path) -> String {
         .to_string()
 }
 
+/// Make the ISO 9660 image `out` of the directory `src` the way the
+/// tests' images are made: `xorriso -as mkisofs -R -J` (Rock Ridge and
+/// Joliet names).
+pub fn make_iso(src: &Path, out: &Path) {
+    sh(&[
+        "xorriso",
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-R",
+        "-J",
+        "-o",
+        &out.to_string_lossy(),
+        &src.to_string_lossy(),
+    ]);
+}
+
 /// Run a command, panicking with its output if it fails.
 pub fn sh(args: &[&str]) -> String {
     let out = Command::new(args[0])

@@ -85,17 +85,7 @@ fn ext_images_read_in_user_space() {
     }
     let dvd_ksha = sha256_file(&dvd.join("images/kernel.img"));
     std::fs::create_dir_all(src.join("media")).unwrap();
-    sh(&[
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-o",
-        &src.join("media/dvd.iso").to_string_lossy(),
-        &dvd.to_string_lossy(),
-    ]);
+    make_iso(&dvd, &src.join("media/dvd.iso"));
     let root = lab.root();
     let ext4 = root.join("disk.img");
     let ext2 = root.join("old.img");

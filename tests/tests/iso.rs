@@ -77,17 +77,7 @@ fn iso_over_http_ranges_and_local() {
     filler.set_len(147 << 20).unwrap();
     drop(filler);
     let iso = lab.root().join("dvd.iso");
-    sh(&[
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-o",
-        &iso.to_string_lossy(),
-        &src.to_string_lossy(),
-    ]);
+    make_iso(&src, &iso);
     let iso_size = std::fs::metadata(&iso).unwrap().len();
     lab.put("bad.iso", pattern(100_000, 23));
     let root = lab.root();

@@ -351,17 +351,7 @@ fn boot_a_location_and_config_payloads_anywhere() {
     let src = lab.dir.join("iso-src");
     copy_tree(&testdata().join("opensuse-leap-15.6-s390x"), &src);
     let iso = lab.root().join("leap.iso");
-    sh(&[
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-o",
-        &iso.to_string_lossy(),
-        &src.to_string_lossy(),
-    ]);
+    make_iso(&src, &iso);
     let kernel = format!("{http}/leap.iso/boot/s390x/linux");
     let initrd = format!("file://{}/boot/s390x/initrd", iso.display());
     lab.put(

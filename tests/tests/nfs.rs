@@ -362,16 +362,7 @@ fn xenpvnetboot_nfs_locations() {
     let r = lab.root().display().to_string();
     let ksha = lab.put_random("OL6/images/pxeboot/vmlinuz", 1 << 20, 41);
     let rsha = lab.put_random("OL6/images/pxeboot/initrd.img", 2 << 20, 42);
-    sh(&[
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-R",
-        "-J",
-        "-o",
-        &lab.root().join("OL6.iso").to_string_lossy(),
-        &lab.root().join("OL6").to_string_lossy(),
-    ]);
+    make_iso(&lab.root().join("OL6"), &lab.root().join("OL6.iso"));
     ganesha(&lab);
     let link = lab.dir.join("xenpvnetboot");
     std::os::unix::fs::symlink(pxeinit_bin(), &link).unwrap();
@@ -611,17 +602,7 @@ fn boot_from_nfs() {
     );
     let src = lab.dir.join("iso-src");
     copy_tree(&testdata.join("opensuse-leap-15.6-s390x"), &src);
-    sh(&[
-        "xorriso",
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-R",
-        "-J",
-        "-o",
-        &lab.root().join("leap.iso").to_string_lossy(),
-        &src.to_string_lossy(),
-    ]);
+    make_iso(&src, &lab.root().join("leap.iso"));
     let r = lab.root().display().to_string();
     let nfs = format!("nfs:192.168.77.1:{r}");
     lab.put(
