@@ -104,11 +104,13 @@ pub struct File {
 
 enum Inner {
     Iso(Slice<Box<dyn ReadAt>>),
-    /// The file and where its next read starts. ext4-view seeks by
-    /// walking the file's blocks from the first, so a read that starts
-    /// where the last ended (a file streamed in chunks) must not seek:
-    /// that made streaming quadratic in the file's length.
-    Ext(Box<ext4_view::File>, u64),
+    /// The file, and whether its block walk agrees with its position
+    /// (false after a failed seek or read, which can leave them apart).
+    /// ext4-view seeks by walking
+    /// the file's blocks from the first, so a read that starts where the
+    /// last ended (a file streamed in chunks) must not seek: that made
+    /// streaming quadratic in the file's length.
+    Ext(Box<ext4_view::File>, bool),
 }
 
 impl File {
@@ -125,29 +127,23 @@ impl ReadAt for File {
         }
         match &mut self.inner {
             Inner::Iso(s) => s.read_exact_at(offset, buf),
-            Inner::Ext(f, next) => {
-                if offset != *next {
-                    // Where the next read starts is unknown until the
-                    // seek succeeds.
-                    *next = u64::MAX;
+            Inner::Ext(f, in_step) => {
+                if !*in_step || f.position() != offset {
+                    *in_step = false;
                     f.seek_to(offset)
                         .map_err(|e| ReadError::Other(ext_reason(&e)))?;
-                    *next = offset;
+                    *in_step = true;
                 }
                 let mut done = 0;
                 while done < buf.len() {
-                    let got = f.read_bytes(&mut buf[done..]);
-                    match got {
+                    match f.read_bytes(&mut buf[done..]) {
                         Ok(0) => {
-                            *next = u64::MAX;
+                            *in_step = false;
                             return Err(ReadError::Eof);
                         }
-                        Ok(n) => {
-                            done += n;
-                            *next += n as u64;
-                        }
+                        Ok(n) => done += n,
                         Err(e) => {
-                            *next = u64::MAX;
+                            *in_step = false;
                             return Err(ReadError::Other(ext_reason(&e)));
                         }
                     }
@@ -219,7 +215,7 @@ pub fn open(mut r: Box<dyn ReadAt>, path: &str) -> Result<File, ImageError> {
             let f = fs.open(abs.as_str()).map_err(err)?;
             let size = f.metadata().len();
             Ok(File {
-                inner: Inner::Ext(Box::new(f), 0),
+                inner: Inner::Ext(Box::new(f), true),
                 size,
             })
         }
