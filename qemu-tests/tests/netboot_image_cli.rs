@@ -54,8 +54,10 @@ fn cli_build_boots_through_firmware_with_embedded_cmdline() {
     let init = work.join("init.sh");
     write(
         &init,
-        "#!/bin/busybox sh\n\
-         /bin/busybox mkdir -p /proc /sys\n\
+        format!(
+            "#!/bin/busybox sh\n{}{}",
+            xtask::payload::BUSYBOX_PREAMBLE,
+            "/bin/busybox mkdir -p /proc /sys\n\
          /bin/busybox mount -t proc proc /proc\n\
          /bin/busybox mount -t sysfs sysfs /sys\n\
          echo \"CLI-BUILD-INIT-UP\"\n\
@@ -64,8 +66,8 @@ fn cli_build_boots_through_firmware_with_embedded_cmdline() {
          /bin/busybox modprobe virtio_blk && echo \"CLI-MODPROBE: virtio_blk ok\"\n\
          echo \"CLI-NET: $(/bin/busybox ls /sys/class/net | /bin/busybox tr '\\n' ' ')\"\n\
          echo \"CLI-DONE\"\n\
-         /bin/busybox sleep 0.5\n\
-         /bin/busybox poweroff -f\n",
+         halt_now poweroff\n"
+        ),
     );
     let root = work.join("tftp");
     let img = root.join("pxelinux.0");
