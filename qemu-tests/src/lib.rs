@@ -166,9 +166,9 @@ pub fn netboot_image_bin() -> PathBuf {
 }
 
 /// Assert that the console shows every string of `need`, in this order.
-/// The message starts with how the run ended and the console's last
-/// lines (a long console is cut in the middle by CI logs), then the whole
-/// console.
+/// The message starts with how the run ended, the lines that led to a
+/// kernel panic if there was one, and the console's last lines (a long
+/// console is cut in the middle by CI logs), then the whole console.
 pub fn assert_in_order(con: &Console, need: &[&str]) {
     let text = con.text();
     let mut from = 0usize;
@@ -177,22 +177,44 @@ pub fn assert_in_order(con: &Console, need: &[&str]) {
             Some(i) => from += i + 1,
             None => {
                 let anywhere = text.contains(n);
-                let tail = con.lines[con.lines.len().saturating_sub(12)..]
-                    .iter()
-                    .map(|(t, l)| format!("  [{t:7.3}] {l}\n"))
-                    .collect::<String>();
+                let show = |lines: &[(f64, String)]| {
+                    lines
+                        .iter()
+                        .map(|(t, l)| format!("  [{t:7.3}] {l}\n"))
+                        .collect::<String>()
+                };
+                let tail = show(&con.lines[con.lines.len().saturating_sub(12)..]);
                 panic!(
-                    "console lacks {n:?}{}; {}; its last lines:\n{tail}the whole console:\n{text}",
+                    "console lacks {n:?}{}; {}; {}its last lines:\n{tail}the whole console:\n{text}",
                     if anywhere {
                         " after the lines before it"
                     } else {
                         ""
                     },
                     ending(con),
+                    panic_lines(con)
+                        .map(|p| format!("the kernel panicked:\n{}", show(p)))
+                        .unwrap_or_default(),
                 )
             }
         }
     }
+}
+
+/// The lines that lead to the console's first kernel panic: the fault
+/// report a dying process leaves (s390's "User process fault", its PSW and
+/// registers) comes up to 24 lines before "Kernel panic".
+fn panic_lines(con: &Console) -> Option<&[(f64, String)]> {
+    let at = con
+        .lines
+        .iter()
+        .position(|(_, l)| l.contains("Kernel panic"))?;
+    let start = con.lines[..at]
+        .iter()
+        .rposition(|(_, l)| l.contains("User process fault") || l.contains("Oops"))
+        .filter(|&s| at - s <= 24)
+        .unwrap_or(at.saturating_sub(8));
+    Some(&con.lines[start..(at + 2).min(con.lines.len())])
 }
 
 /// How a run ended, in words.
@@ -278,5 +300,39 @@ mod test {
         assert_eq!(head.lines().count(), 13, "{head}");
         assert!(head.contains("[ 18.000] line 18\n") && !head.contains("line 17\n"));
         assert!(whole.contains("line 0") && whole.contains("line 29"));
+    }
+
+    /// A panic's lead-up (from the fault report) comes before the last
+    /// lines, which hold only its call trace.
+    #[test]
+    fn a_kernel_panic_shows_what_led_to_it() {
+        let mut lines: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+        lines[20] =
+            "User process fault: interruption code 0011 ilc:3 in init[1000000+1ff000]".into();
+        lines[21] = "Failing address: 0000000001234000 TEID: 0000000001234800".into();
+        lines[26] =
+            "Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b".into();
+        let con = Console {
+            lines: lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| (i as f64, l))
+                .collect(),
+            exited: true,
+        };
+        let e = std::panic::catch_unwind(|| assert_in_order(&con, &["TARGET-UP"]))
+            .expect_err("no TARGET-UP");
+        let msg = e.downcast_ref::<String>().expect("a message");
+        let head = msg.split_once("its last lines:").expect("the tail").0;
+        let lead = head
+            .split_once("the kernel panicked:\n")
+            .expect("the panic")
+            .1;
+        assert!(lead.starts_with("  [ 20.000] User process fault"), "{lead}");
+        assert!(lead.contains("Failing address") && lead.contains("line 27\n"));
+        assert!(
+            !lead.contains("line 19\n") && !lead.contains("line 28\n"),
+            "{lead}"
+        );
     }
 }
