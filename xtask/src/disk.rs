@@ -48,25 +48,28 @@ pub fn bootable_iso(out: &Path, kernel: &[u8], initrd: &[u8], cmdline: &str) -> 
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    // The ISO's contents are staged beside the output, then removed.
-    let stage = parent.join(format!(".{name}.tree"));
-    let _ = std::fs::remove_dir_all(&stage);
+    // The ISO's contents are staged beside the output, then removed; the
+    // ISO is written beside it too and renamed onto it, so that a test
+    // building the same disk at the same time never sees half of one.
+    let stage = crate::staging(&parent.join(format!(".{name}.tree")));
     let boot = stage.join(BOOT_IMAGE);
     if let Some(d) = boot.parent() {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     std::fs::write(&boot, &img).map_err(|e| format!("{}: {e}", boot.display()))?;
+    let iso = crate::staging(out);
     let r = output(
         Command::new("xorriso")
             .args(["-as", "mkisofs", "-quiet", "-V", "PXEINIT_LOCAL", "-R"])
             .args(["-b", BOOT_IMAGE, "-no-emul-boot"])
             .arg("-o")
-            .arg(out)
+            .arg(&iso)
             .arg(&stage),
     )
     .map_err(|e| format!("{e} (is xorriso installed? apt-get install xorriso)"));
     let _ = std::fs::remove_dir_all(&stage);
-    r.map(|_| ())
+    r?;
+    std::fs::rename(&iso, out).map_err(|e| format!("{}: {e}", out.display()))
 }
 
 /// The marker and command line of [`marker_disk`]'s kernel.
@@ -104,7 +107,11 @@ mod test {
     #[test]
     fn iso_has_el_torito_entry_and_the_image() {
         if Command::new("xorriso").arg("-version").output().is_err() {
-            eprintln!("skipping: xorriso not installed");
+            netboot_image::testenv::skip_or_fail(
+                "iso_has_el_torito_entry_and_the_image",
+                "xorriso not installed (cargo xtask test installs it)",
+                netboot_image::testenv::REQUIRE_ROOT_VAR,
+            );
             return;
         }
         let dir = crate::target_dir().join("tmp/disk-test");
@@ -132,10 +139,12 @@ mod test {
             "{:?}",
             img.cmdline()
         );
-        assert!(
-            !dir.join(".d.iso.tree").exists(),
-            "staging tree left behind"
-        );
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .expect("read dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["d.iso"], "staging files left behind");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

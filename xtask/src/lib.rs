@@ -43,6 +43,51 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// Exclusive use of the thing `name` names under `target/` (a package
+/// fetched and unpacked once, say) until the returned file is dropped.
+/// Tests run in parallel threads, and each fetches what it needs: without
+/// this, two would fetch at once and one could read a file the other is
+/// still unpacking (a half-written busybox that crashed a target's /init).
+/// `flock` on `target/locks/NAME`, which excludes other threads (each opens
+/// the file anew) as well as other processes, and is released if the
+/// holder dies.
+pub fn exclusive(name: &str) -> Result<std::fs::File> {
+    let dir = target_dir().join("locks");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let p = dir.join(name);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| format!("{}: {e}", p.display()))?;
+    f.lock()
+        .map_err(|e| format!("locking {}: {e}", p.display()))?;
+    Ok(f)
+}
+
+/// A name beside `path` that no other thread or process uses, for a file
+/// or tree that is then renamed onto `path`, so that whoever opens `path`
+/// sees the old one or the whole new one.
+pub fn staging(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    path.with_file_name(name)
+}
+
+/// Write `bytes` to `path` through [`staging`].
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = staging(path);
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Run a command, failing with its name and status.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let st = cmd
@@ -267,6 +312,10 @@ pub mod kernel {
         if let Some(k) = Kernel::find(&unpacked) {
             return Ok(k);
         }
+        let _lock = exclusive("kernel")?;
+        if let Some(k) = Kernel::find(&unpacked) {
+            return Ok(k);
+        }
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let deb = match std::env::var_os("PXEINIT_KERNEL_DEB") {
             Some(p) => PathBuf::from(p),
@@ -296,10 +345,9 @@ pub mod kernel {
                     .ok_or("apt-get download left no .deb")?
             }
         };
-        let tmp = dir.join("unpack.tmp");
-        let _ = std::fs::remove_dir_all(&tmp);
+        let tmp = staging(&unpacked);
         run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
-        std::fs::rename(&tmp, &unpacked).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
         Kernel::find(&unpacked).ok_or_else(|| format!("{}: no kernel inside", deb.display()))
     }
 }
@@ -359,7 +407,7 @@ pub fn image_with(
         .map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let path = out.join("pxelinux.0");
-    std::fs::write(&path, &img).map_err(|e| format!("{}: {e}", path.display()))?;
+    write_whole(&path, &img)?;
     Ok(path)
 }
 
@@ -376,12 +424,14 @@ pub mod payload {
             "target-init-{}",
             banner.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
         ));
+        let tmp = staging(&bin);
         run(Command::new("s390x-linux-gnu-gcc")
             .args(["-static", "-Os", "-s", "-o"])
-            .arg(&bin)
+            .arg(&tmp)
             .arg(format!("-DBANNER=\"{banner}\""))
             .arg(&src))?;
-        std::fs::read(&bin).map_err(|e| e.to_string())
+        std::fs::rename(&tmp, &bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+        std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
     }
 
     /// A gzip initramfs with the target /init and `extra` bytes of padding
@@ -415,24 +465,37 @@ pub mod payload {
     /// Debian's static s390x busybox (fetched once with apt-get download),
     /// a third-party payload for tests.
     pub fn busybox() -> Result<Vec<u8>> {
-        let dir = target_dir().join("busybox");
-        let bin = dir.join("root/bin/busybox");
+        busybox_in(&target_dir().join("busybox"))
+    }
+
+    /// [`busybox`], kept in `dir` (`dir/root` is the unpacked package).
+    pub fn busybox_in(dir: &Path) -> Result<Vec<u8>> {
+        let dir = dir.to_path_buf();
+        let root = dir.join("root");
+        let bin = root.join("bin/busybox");
         if !bin.exists() {
-            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let _ = kernel::ensure()?; // makes sure the s390x architecture is known to apt
-            run(Command::new("apt-get")
-                .args(["download", "busybox-static:s390x"])
-                .current_dir(&dir))?;
-            let deb = std::fs::read_dir(&dir)
-                .map_err(|e| e.to_string())?
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "deb"))
-                .ok_or("apt-get download left no busybox .deb")?;
-            run(Command::new("dpkg-deb")
-                .arg("-x")
-                .arg(&deb)
-                .arg(dir.join("root")))?;
+            let _lock = exclusive(&format!(
+                "busybox-{}",
+                dir.to_string_lossy().replace('/', "_")
+            ))?;
+            if !bin.exists() {
+                // A .deb left by a download that was cut short is fetched again.
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                run(Command::new("apt-get")
+                    .args(["download", "busybox-static:s390x"])
+                    .current_dir(&dir))?;
+                let deb = std::fs::read_dir(&dir)
+                    .map_err(|e| e.to_string())?
+                    .flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == "deb"))
+                    .ok_or("apt-get download left no busybox .deb")?;
+                let tmp = staging(&root);
+                run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
+                std::fs::rename(&tmp, &root).map_err(|e| format!("{}: {e}", root.display()))?;
+            }
         }
         std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
     }
@@ -476,5 +539,109 @@ pub mod payload {
         std::fs::write(t.join("initrd.gz"), target_initrd(banner, 0)?)
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// One holder at a time, across threads of one process.
+    #[test]
+    fn exclusive_admits_one_thread_at_a_time() {
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (inside, most) = (inside.clone(), most.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..5 {
+                        let _l = exclusive("unit-test").expect("lock");
+                        let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(2));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1);
+    }
+
+    /// A reader never sees part of a file [`write_whole`] is replacing.
+    #[test]
+    fn write_whole_is_seen_whole() {
+        let dir = target_dir().join("tmp/write-whole");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let p = dir.join("f");
+        let (a, b) = (vec![b'a'; 1 << 20], vec![b'b'; 3 << 20]);
+        write_whole(&p, &a).expect("write");
+        let writer = {
+            let (p, a, b) = (p.clone(), a.clone(), b.clone());
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    write_whole(&p, if i % 2 == 0 { &b } else { &a }).expect("write");
+                }
+            })
+        };
+        while !writer.is_finished() {
+            let got = std::fs::read(&p).expect("read");
+            assert!(
+                got == a || got == b,
+                "read {} bytes of a half-written file",
+                got.len()
+            );
+        }
+        writer.join().expect("writer");
+        let left = std::fs::read_dir(&dir).expect("dir").count();
+        assert_eq!(left, 1, "staging files left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Tests fetch busybox from parallel threads: each gets the whole
+    /// binary (the same bytes, an s390x ELF of more than 1 MB), fetched
+    /// once. Before the lock, one thread read the file while another's
+    /// dpkg-deb was still writing it, and a target's /init crashed.
+    #[test]
+    fn parallel_busybox_fetches_get_the_whole_binary() {
+        let dir = target_dir().join("tmp/busybox-race");
+        let _ = std::fs::remove_dir_all(&dir);
+        // Each thread asks again and again, as test after test does, so
+        // that some ask while another thread is still unpacking.
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    (0..200)
+                        .map(|_| payload::busybox_in(&dir).expect("busybox"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let got: Vec<Vec<u8>> = threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("thread"))
+            .collect();
+        assert!(got[0].len() > 1 << 20, "{} bytes", got[0].len());
+        assert_eq!(&got[0][..4], b"\x7fELF");
+        assert_eq!(got[0][18..20], [0, 22], "e_machine is not EM_S390");
+        assert!(
+            got.iter().all(|g| *g == got[0]),
+            "the threads read different bytes"
+        );
+        let debs = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "deb"))
+            .count();
+        assert_eq!(debs, 1, "fetched more than once");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
