@@ -475,10 +475,7 @@ pub mod payload {
         let bin = root.join("bin/busybox");
         if !bin.exists() {
             let _ = kernel::ensure()?; // makes sure the s390x architecture is known to apt
-            let _lock = exclusive(&format!(
-                "busybox-{}",
-                dir.to_string_lossy().replace('/', "_")
-            ))?;
+            let _lock = exclusive(&dir.file_name().unwrap_or_default().to_string_lossy())?;
             if !bin.exists() {
                 // A .deb left by a download that was cut short is fetched again.
                 let _ = std::fs::remove_dir_all(&dir);
