@@ -50,7 +50,10 @@ struct Lab {
 
 impl Lab {
     fn up(work: &Path, tftp_root: &Path) -> Lab {
-        let ns = format!("pxeinit-qt-{}", std::process::id());
+        // One name per lab, so that no lab can delete another's namespace.
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ns = format!("pxeinit-qt-{}-{n}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &ns]).output();
         sh(&["ip", "netns", "add", &ns]);
         let mut lab = Lab {

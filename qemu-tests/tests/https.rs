@@ -104,7 +104,7 @@ impl Nginx {
             ),
         )
         .expect("nginx.conf");
-        let child = Command::new("nginx")
+        let mut child = Command::new("nginx")
             .arg("-p")
             .arg(format!("{d}/"))
             .arg("-c")
@@ -121,6 +121,15 @@ impl Nginx {
                 "nginx did not listen on {port}"
             );
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // The port was free when picked; if something took it before
+        // nginx bound it, nginx has exited and the listener is another's.
+        std::thread::sleep(Duration::from_millis(100));
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "nginx exited ({st}) after port {port} answered: {}",
+                std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+            );
         }
         Nginx(child)
     }

@@ -50,7 +50,8 @@ impl Nfsd {
         .expect("ganesha.conf");
         let log = std::fs::File::create(dir.join("ganesha.log")).expect("log");
         let script = format!(
-            "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && rpcbind -f & sleep 0.3; \
+            "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind || exit 1; rpcbind -f & \
+             i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
              exec ganesha.nfsd -F -f {} -L /dev/stderr -p {d}/ganesha.pid",
             conf.display()
         );

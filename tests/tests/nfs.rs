@@ -103,7 +103,8 @@ fn ganesha_with(lab: &Lab, privileged: bool) {
         ),
     );
     let script = format!(
-        "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && rpcbind -f & sleep 0.3; \
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind || exit 1; rpcbind -f & \
+         i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
          exec ganesha.nfsd -F -f {conf} -L /dev/stderr -p {d}/ganesha.pid",
         conf = conf.display(),
         d = lab.dir.display()
