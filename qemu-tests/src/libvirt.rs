@@ -31,6 +31,11 @@ use crate::Console;
 
 /// The network's XML file (the README's), relative to the workspace root.
 pub const NETWORK_XML: &str = "qemu-tests/libvirt/netboot-network.xml";
+/// [`NETWORK_XML`] with IPv6 too (DHCPv6 and option 59), the README's
+/// IPv6 section.
+pub const NETWORK6_XML: &str = "qemu-tests/libvirt/netboot-network-ipv6.xml";
+/// The host's IPv6 address on [`NETWORK6_XML`].
+pub const HOST_IP6: &str = "2001:db8:122::1";
 /// The domain's XML file (the README's).
 pub const DOMAIN_XML: &str = "qemu-tests/libvirt/s390x-domain.xml";
 /// The network's name in [`NETWORK_XML`].
@@ -418,7 +423,13 @@ impl Libvirt {
     /// `virsh net-define` [`NETWORK_XML`] with its TFTP root at `tftp_root`,
     /// `virsh net-start`.
     pub fn start_network(&self, tftp_root: &Path) {
-        let xml = fill(&read_xml(NETWORK_XML), &[("@TFTP_ROOT@", tftp_root)]);
+        self.start_network_from(NETWORK_XML, tftp_root)
+    }
+
+    /// [`start_network`](Self::start_network) from the network XML file
+    /// `rel` ([`NETWORK_XML`] or [`NETWORK6_XML`]).
+    pub fn start_network_from(&self, rel: &str, tftp_root: &Path) {
+        let xml = fill(&read_xml(rel), &[("@TFTP_ROOT@", tftp_root)]);
         let f = self.xml_file("netboot-network.xml", &xml);
         self.virsh(&["net-define", &f]);
         self.networks

@@ -360,6 +360,87 @@ fn libvirt_uuid_config_and_rd_chreipl() {
     );
 }
 
+/// The README's IPv6 libvirt network ([`libvirt::NETWORK6_XML`]: the IPv4
+/// network plus an IPv6 `<ip>` with a DHCPv6 range and option 59 as a
+/// dnsmasq option): with `pxe.ipv6=only`, pxeinit takes its address from
+/// libvirt's dnsmasq by stateful DHCPv6 (dnsmasq's own router
+/// advertisement has M=1), its boot server from the boot file URL, and
+/// fetches the MAC's config, the kernel and the initrd over TFTP on IPv6
+/// from the same dnsmasq. The firmware loads `pxelinux.0` over either
+/// family (it falls back to DHCPv6 when DHCPv4 times out).
+#[test]
+fn libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6() {
+    let test = "libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6";
+    if !libvirt::available(test) {
+        return;
+    }
+    let image = pxelinux0_with("libvirt-ipv6", "console=ttysclp0 quiet pxe.ipv6=only");
+    let root = tftp_tree("libvirt-ipv6", &image);
+    let disk = local_disk(DISK);
+    let _l = qemu_lock();
+    let lv = Libvirt::start("ipv6");
+    lv.start_network_from(libvirt::NETWORK6_XML, &root);
+    lv.assert_isolated();
+    let log = lv.dir.join("zguest1-console.log");
+    let dom = lv.define(&libvirt::domain_xml(&disk, &log, ""));
+    let mac_cfg = mac_file(&dom.mac);
+    put(&root, &mac_cfg, install_cfg("via=ipv6"));
+    let con = lv.boot(
+        &dom,
+        &log,
+        &["TARGET-CMDLINE", "retrying in", "boot failed"],
+        Duration::from_secs(300),
+        &mut |_, _| {},
+    );
+    report(test, &con);
+    assert_no_failure(&con, &lv);
+    let host6 = libvirt::HOST_IP6;
+    // The firmware tries DHCPv4, then DHCPv6 when that times out: either
+    // family may bring pxelinux.0.
+    let (_, fw) = con
+        .find("Using TFTP server: ")
+        .expect("the firmware's TFTP line");
+    assert!(
+        fw.ends_with(libvirt::HOST_IP) || fw.ends_with(host6),
+        "the firmware's TFTP server is neither of the network's: {fw}"
+    );
+    assert_in_order(
+        &con,
+        &[
+            "Bootfile name: 'pxelinux.0'",
+            &format!("boot file URL tftp://[{host6}]/pxelinux.0"),
+            &format!("network: IPv6 leads on eth0 (DHCPv6 2001:db8:122::"),
+            &format!("config {mac_cfg}, label install"),
+            "booting the new kernel",
+            INSTALLER,
+            "TARGET-CMDLINE: console=ttysclp0 via=ipv6",
+        ],
+    );
+    assert_absent(&con, "dhcp: lease 192.168.122.");
+    // libvirt's dnsmasq leased the IPv6 address (`virsh net-dhcp-leases`
+    // lists the DHCPv6 lease by the client's DUID, with its address).
+    let leases = lv.virsh(&["net-dhcp-leases", libvirt::NETWORK]);
+    let (_, line) = con.find("leads on eth0 (DHCPv6 ").expect("the lease line");
+    assert!(
+        line.ends_with(&format!("boot server {host6})")),
+        "the boot server is not libvirt's dnsmasq: {line}"
+    );
+    let addr = line
+        .split("DHCPv6 ")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("an address");
+    assert!(
+        leases.contains("ipv6") && leases.contains(addr),
+        "libvirt's dnsmasq lists no IPv6 lease for {addr}:\n{leases}"
+    );
+    let t = time_of(&con, INSTALLER, 0.0);
+    eprintln!(
+        "{test}: firmware: {}; pxeinit: DHCPv6 lease {addr}; installer at {t:.1} s",
+        fw.trim()
+    );
+}
+
 /// A 64 MiB initrd over the libvirt network's own TFTP server (its
 /// dnsmasq, `<tftp root>`), five boots in a row, each to the target's
 /// /init. Prints each boot's wall time, the initrd's download time and any
@@ -628,5 +709,35 @@ fn readme_libvirt_section_is_the_tested_xml() {
     assert_eq!(
         vi, want,
         "the README's virt-install command is not the one the tests run"
+    );
+}
+
+/// The README's IPv6 section shows [`libvirt::NETWORK6_XML`], the network
+/// `libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6` defines. No root
+/// needed.
+#[test]
+fn readme_ipv6_libvirt_network_is_the_tested_xml() {
+    let readme = std::fs::read_to_string(xtask::root().join("README.md")).expect("README.md");
+    let ipv6 = &readme[readme
+        .find("\n## IPv6\n")
+        .expect("README has no IPv6 section")..];
+    let ipv6 = &ipv6[..ipv6[1..].find("\n## ").map(|i| i + 1).unwrap_or(ipv6.len())];
+    let at = ipv6
+        .find("**libvirt:**")
+        .expect("the IPv6 section has no **libvirt:** paragraph");
+    let block = ipv6[at..]
+        .split("```xml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("no XML block after it");
+    let want = libvirt::fill(
+        &libvirt::read_xml(libvirt::NETWORK6_XML),
+        &[("@TFTP_ROOT@", Path::new("/srv/tftp"))],
+    );
+    assert_eq!(
+        block,
+        want,
+        "the README's IPv6 libvirt network differs from {}",
+        libvirt::NETWORK6_XML
     );
 }
