@@ -409,7 +409,7 @@ fn libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6() {
         &[
             "Bootfile name: 'pxelinux.0'",
             &format!("boot file URL tftp://[{host6}]/pxelinux.0"),
-            &format!("network: IPv6 leads on eth0 (DHCPv6 2001:db8:122::"),
+            "network: IPv6 leads on eth0 (DHCPv6 2001:db8:122::",
             &format!("config {mac_cfg}, label install"),
             "booting the new kernel",
             INSTALLER,
