@@ -366,8 +366,7 @@ fn libvirt_uuid_config_and_rd_chreipl() {
 /// libvirt's dnsmasq by stateful DHCPv6 (dnsmasq's own router
 /// advertisement has M=1), its boot server from the boot file URL, and
 /// fetches the MAC's config, the kernel and the initrd over TFTP on IPv6
-/// from the same dnsmasq. The firmware loads `pxelinux.0` over either
-/// family (it falls back to DHCPv6 when DHCPv4 times out).
+/// from the same dnsmasq. The firmware loads `pxelinux.0` over IPv4.
 #[test]
 fn libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6() {
     let test = "libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6";
@@ -395,18 +394,13 @@ fn libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6() {
     report(test, &con);
     assert_no_failure(&con, &lv);
     let host6 = libvirt::HOST_IP6;
-    // The firmware tries DHCPv4, then DHCPv6 when that times out: either
-    // family may bring pxelinux.0.
-    let (_, fw) = con
-        .find("Using TFTP server: ")
-        .expect("the firmware's TFTP line");
-    assert!(
-        fw.ends_with(libvirt::HOST_IP) || fw.ends_with(host6),
-        "the firmware's TFTP server is neither of the network's: {fw}"
-    );
     assert_in_order(
         &con,
         &[
+            // The network answers DHCPv6 only for pxeinit (option 61), so
+            // the firmware, whose IPv6 TFTP lost pxelinux.0 in 2 of 8 runs
+            // here, stays on IPv4.
+            &format!("Using TFTP server: {}", libvirt::HOST_IP),
             "Bootfile name: 'pxelinux.0'",
             &format!("boot file URL tftp://[{host6}]/pxelinux.0"),
             "network: IPv6 leads on eth0 (DHCPv6 2001:db8:122::",
@@ -435,10 +429,7 @@ fn libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6() {
         "libvirt's dnsmasq lists no IPv6 lease for {addr}:\n{leases}"
     );
     let t = time_of(&con, INSTALLER, 0.0);
-    eprintln!(
-        "{test}: firmware: {}; pxeinit: DHCPv6 lease {addr}; installer at {t:.1} s",
-        fw.trim()
-    );
+    eprintln!("{test}: pxeinit: DHCPv6 lease {addr}; installer at {t:.1} s");
 }
 
 /// A 64 MiB initrd over the libvirt network's own TFTP server (its
