@@ -68,7 +68,10 @@ pub fn bootable_iso(out: &Path, kernel: &[u8], initrd: &[u8], cmdline: &str) -> 
     )
     .map_err(|e| format!("{e} (is xorriso installed? apt-get install xorriso)"));
     let _ = std::fs::remove_dir_all(&stage);
-    r?;
+    if let Err(e) = r {
+        let _ = std::fs::remove_file(&iso);
+        return Err(e);
+    }
     std::fs::rename(&iso, out).map_err(|e| format!("{}: {e}", out.display()))
 }
 

@@ -43,18 +43,20 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
-/// Exclusive use of the thing `name` names under `target/` (a package
-/// fetched and unpacked once, say) until the returned file is dropped.
-/// Tests run in parallel threads, and each fetches what it needs: without
-/// this, two would fetch at once and one could read a file the other is
-/// still unpacking (a half-written busybox that crashed a target's /init).
-/// `flock` on `target/locks/NAME`, which excludes other threads (each opens
-/// the file anew) as well as other processes, and is released if the
-/// holder dies.
-pub fn exclusive(name: &str) -> Result<std::fs::File> {
-    let dir = target_dir().join("locks");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let p = dir.join(name);
+/// Exclusive use of `path` (a package fetched and unpacked once, say)
+/// until the returned file is dropped. Tests run in parallel threads, and
+/// each fetches what it needs: without this, two would fetch at once and
+/// one could read a file the other is still unpacking (a half-written
+/// busybox that crashed a target's /init). `flock` on `PATH.lock` beside
+/// it, which excludes other threads (each opens the file anew) as well as
+/// other processes, and is released if the holder dies.
+pub fn exclusive(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".lock");
+    let p = PathBuf::from(name);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -64,6 +66,52 @@ pub fn exclusive(name: &str) -> Result<std::fs::File> {
     f.lock()
         .map_err(|e| format!("locking {}: {e}", p.display()))?;
     Ok(f)
+}
+
+/// How many times [`fetch_deb`] ran (the tests count fetches).
+#[cfg(test)]
+static FETCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Download the s390x package `pkg` with apt into `dir` and unpack it to
+/// `dir/root` (beside it, then renamed), or unpack `deb` when given. The
+/// caller holds [`exclusive`] on `dir` and has found no usable `dir/root`:
+/// whatever else is in `dir` (a `.deb` cut short, a root without what the
+/// caller looks for, an unpacking a killed run left) is removed first, so
+/// nothing half-made is trusted. Returns the `.deb` unpacked.
+fn fetch_deb(pkg: &str, deb: Option<PathBuf>, dir: &Path) -> Result<PathBuf> {
+    #[cfg(test)]
+    FETCHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let deb = match deb {
+        Some(d) => d,
+        None => {
+            eprintln!("xtask: apt-get download {pkg}:s390x");
+            run(Command::new("apt-get")
+                .args(["download", &format!("{pkg}:s390x")])
+                .current_dir(dir))?;
+            std::fs::read_dir(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "deb"))
+                .ok_or_else(|| {
+                    format!(
+                        "apt-get download {pkg}:s390x left no .deb in {}",
+                        dir.display()
+                    )
+                })?
+        }
+    };
+    let root = dir.join("root");
+    let tmp = staging(&root);
+    let r = run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp));
+    if let Err(e) = r {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, &root).map_err(|e| format!("{}: {e}", root.display()))?;
+    Ok(deb)
 }
 
 /// A name beside `path` that no other thread or process uses, for a file
@@ -312,13 +360,12 @@ pub mod kernel {
         if let Some(k) = Kernel::find(&unpacked) {
             return Ok(k);
         }
-        let _lock = exclusive("kernel")?;
+        let _lock = exclusive(&dir)?;
         if let Some(k) = Kernel::find(&unpacked) {
             return Ok(k);
         }
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let deb = match std::env::var_os("PXEINIT_KERNEL_DEB") {
-            Some(p) => PathBuf::from(p),
+        let (pkg, deb) = match std::env::var_os("PXEINIT_KERNEL_DEB") {
+            Some(p) => (String::new(), Some(PathBuf::from(p))),
             None => {
                 let arches = output(Command::new("dpkg").arg("--print-foreign-architectures"))?;
                 if !arches.lines().any(|a| a.trim() == "s390x") {
@@ -333,21 +380,10 @@ pub mod kernel {
                         package_name()?
                     }
                 };
-                eprintln!("xtask: apt-get download {pkg}:s390x");
-                run(Command::new("apt-get")
-                    .args(["download", &format!("{pkg}:s390x")])
-                    .current_dir(&dir))?;
-                std::fs::read_dir(&dir)
-                    .map_err(|e| e.to_string())?
-                    .flatten()
-                    .map(|e| e.path())
-                    .find(|p| p.extension().is_some_and(|x| x == "deb"))
-                    .ok_or("apt-get download left no .deb")?
+                (pkg, None)
             }
         };
-        let tmp = staging(&unpacked);
-        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
-        std::fs::rename(&tmp, &unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
+        let deb = fetch_deb(&pkg, deb, &dir)?;
         Kernel::find(&unpacked).ok_or_else(|| format!("{}: no kernel inside", deb.display()))
     }
 }
@@ -430,8 +466,9 @@ pub mod payload {
             .arg(&tmp)
             .arg(format!("-DBANNER=\"{banner}\""))
             .arg(&src))?;
+        let bytes = std::fs::read(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, &bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-        std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
+        Ok(bytes)
     }
 
     /// A gzip initramfs with the target /init and `extra` bytes of padding
@@ -475,23 +512,9 @@ pub mod payload {
         let bin = root.join("bin/busybox");
         if !bin.exists() {
             let _ = kernel::ensure()?; // makes sure the s390x architecture is known to apt
-            let _lock = exclusive(&dir.file_name().unwrap_or_default().to_string_lossy())?;
+            let _lock = exclusive(&dir)?;
             if !bin.exists() {
-                // A .deb left by a download that was cut short is fetched again.
-                let _ = std::fs::remove_dir_all(&dir);
-                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                run(Command::new("apt-get")
-                    .args(["download", "busybox-static:s390x"])
-                    .current_dir(&dir))?;
-                let deb = std::fs::read_dir(&dir)
-                    .map_err(|e| e.to_string())?
-                    .flatten()
-                    .map(|e| e.path())
-                    .find(|p| p.extension().is_some_and(|x| x == "deb"))
-                    .ok_or("apt-get download left no busybox .deb")?;
-                let tmp = staging(&root);
-                run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
-                std::fs::rename(&tmp, &root).map_err(|e| format!("{}: {e}", root.display()))?;
+                fetch_deb("busybox-static", None, &dir)?;
             }
         }
         std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))
@@ -532,9 +555,10 @@ pub mod payload {
         let k = kernel::ensure()?;
         let t = dir.join("target");
         std::fs::create_dir_all(&t).map_err(|e| e.to_string())?;
-        std::fs::copy(&k.vmlinuz, t.join("vmlinuz")).map_err(|e| e.to_string())?;
-        std::fs::write(t.join("initrd.gz"), target_initrd(banner, 0)?)
-            .map_err(|e| e.to_string())?;
+        let vmlinuz =
+            std::fs::read(&k.vmlinuz).map_err(|e| format!("{}: {e}", k.vmlinuz.display()))?;
+        write_whole(&t.join("vmlinuz"), &vmlinuz)?;
+        write_whole(&t.join("initrd.gz"), &target_initrd(banner, 0)?)?;
         Ok(())
     }
 }
@@ -556,7 +580,7 @@ mod test {
                 let (inside, most) = (inside.clone(), most.clone());
                 std::thread::spawn(move || {
                     for _ in 0..5 {
-                        let _l = exclusive("unit-test").expect("lock");
+                        let _l = exclusive(&target_dir().join("tmp/exclusive-test")).expect("lock");
                         let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(n, Ordering::SeqCst);
                         std::thread::sleep(Duration::from_millis(2));
@@ -611,34 +635,45 @@ mod test {
         let dir = target_dir().join("tmp/busybox-race");
         let _ = std::fs::remove_dir_all(&dir);
         // Each thread asks again and again, as test after test does, so
-        // that some ask while another thread is still unpacking.
+        // that some ask while another thread is still unpacking. Each read
+        // is kept as a hash (800 copies of busybox would be 1.6 GB).
+        let hash = |b: &[u8]| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            b.hash(&mut h);
+            h.finish()
+        };
+        let fetches = FETCHES.load(Ordering::SeqCst);
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let dir = dir.clone();
                 std::thread::spawn(move || {
                     (0..200)
-                        .map(|_| payload::busybox_in(&dir).expect("busybox"))
-                        .collect::<Vec<_>>()
+                        .map(|_| hash(&payload::busybox_in(&dir).expect("busybox")))
+                        .collect::<Vec<u64>>()
                 })
             })
             .collect();
-        let got: Vec<Vec<u8>> = threads
+        let got: Vec<u64> = threads
             .into_iter()
             .flat_map(|t| t.join().expect("thread"))
             .collect();
-        assert!(got[0].len() > 1 << 20, "{} bytes", got[0].len());
-        assert_eq!(&got[0][..4], b"\x7fELF");
-        assert_eq!(got[0][18..20], [0, 22], "e_machine is not EM_S390");
-        assert!(
-            got.iter().all(|g| *g == got[0]),
-            "the threads read different bytes"
+        let whole = std::fs::read(dir.join("root/bin/busybox")).expect("busybox");
+        assert!(whole.len() > 1 << 20, "{} bytes", whole.len());
+        assert_eq!(&whole[..4], b"\x7fELF");
+        assert_eq!(whole[18..20], [0, 22], "e_machine is not EM_S390");
+        let partial = got.iter().filter(|&&h| h != hash(&whole)).count();
+        assert_eq!(
+            partial,
+            0,
+            "reads of {} that were not the whole busybox",
+            got.len()
         );
-        let debs = std::fs::read_dir(&dir)
-            .expect("dir")
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "deb"))
-            .count();
-        assert_eq!(debs, 1, "fetched more than once");
+        assert_eq!(
+            FETCHES.load(Ordering::SeqCst) - fetches,
+            1,
+            "busybox was fetched more than once"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
