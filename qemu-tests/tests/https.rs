@@ -104,6 +104,7 @@ impl Nginx {
             ),
         )
         .expect("nginx.conf");
+        let _ = std::fs::remove_file(dir.join("nginx.pid"));
         let mut child = Command::new("nginx")
             .arg("-p")
             .arg(format!("{d}/"))
@@ -122,14 +123,21 @@ impl Nginx {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        // The port was free when picked; if something took it before
-        // nginx bound it, nginx has exited and the listener is another's.
-        std::thread::sleep(Duration::from_millis(100));
-        if let Ok(Some(st)) = child.try_wait() {
-            panic!(
-                "nginx exited ({st}) after port {port} answered: {}",
-                std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+        // The port was free when picked; something could have taken it
+        // before nginx bound it, and then answered the probe. nginx writes
+        // its pid file only once it has bound its port.
+        while !dir.join("nginx.pid").exists() {
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!(
+                    "nginx exited ({st}) after port {port} answered: {}",
+                    std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "nginx wrote no pid file"
             );
+            std::thread::sleep(Duration::from_millis(50));
         }
         Nginx(child)
     }

@@ -398,8 +398,7 @@ fn libvirt_ipv6_network_dhcpv6_and_tftp_over_ipv6() {
         &con,
         &[
             // The network answers DHCPv6 only for pxeinit (option 61), so
-            // the firmware, whose IPv6 TFTP lost pxelinux.0 in 2 of 8 runs
-            // here, stays on IPv4.
+            // the firmware stays on IPv4.
             &format!("Using TFTP server: {}", libvirt::HOST_IP),
             "Bootfile name: 'pxelinux.0'",
             &format!("boot file URL tftp://[{host6}]/pxelinux.0"),
@@ -730,5 +729,30 @@ fn readme_ipv6_libvirt_network_is_the_tested_xml() {
         want,
         "the README's IPv6 libvirt network differs from {}",
         libvirt::NETWORK6_XML
+    );
+}
+
+/// The IPv6 network is the IPv4 one ([`libvirt::NETWORK_XML`]) with the
+/// IPv6 `<ip>`, the dnsmasq options and their namespace added, nothing
+/// else changed. No root needed.
+#[test]
+fn the_ipv6_network_is_the_ipv4_one_plus_ipv6() {
+    let v4 = libvirt::read_xml(libvirt::NETWORK_XML);
+    let v6 = libvirt::read_xml(libvirt::NETWORK6_XML);
+    let v6 = v6.replacen(
+        "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>",
+        "<network>",
+        1,
+    );
+    let from = v6.find("  <ip family='ipv6'").expect("an IPv6 <ip>");
+    let to =
+        v6.find("</dnsmasq:options>\n").expect("dnsmasq options") + "</dnsmasq:options>\n".len();
+    let stripped = format!("{}{}", &v6[..from], &v6[to..]);
+    assert_eq!(
+        stripped,
+        v4,
+        "{} is not {} plus IPv6",
+        libvirt::NETWORK6_XML,
+        libvirt::NETWORK_XML
     );
 }

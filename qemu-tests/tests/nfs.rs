@@ -52,6 +52,7 @@ impl Nfsd {
         let script = format!(
             "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind || exit 1; rpcbind -f & \
              i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
+             [ -S /run/rpcbind.sock ] || {{ echo 'rpcbind made no /run/rpcbind.sock in 10 s' >&2; exit 1; }}; \
              exec ganesha.nfsd -F -f {} -L /dev/stderr -p {d}/ganesha.pid",
             conf.display()
         );
