@@ -75,13 +75,19 @@ static FETCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 /// Download the s390x package `pkg` with apt into `dir` and unpack it to
 /// `dir/root` (beside it, then renamed), or unpack `deb` when given. The
 /// caller holds [`exclusive`] on `dir` and has found no usable `dir/root`:
-/// whatever else is in `dir` (a `.deb` cut short, a root without what the
-/// caller looks for, an unpacking a killed run left) is removed first, so
-/// nothing half-made is trusted. Returns the `.deb` unpacked.
+/// before a download, whatever is in `dir` (a `.deb` cut short, a root
+/// without what the caller looks for, an unpacking a killed run left) is
+/// removed, so nothing half-made is trusted; with `deb` given, only the old
+/// root. Returns the `.deb` unpacked.
 fn fetch_deb(pkg: &str, deb: Option<PathBuf>, dir: &Path) -> Result<PathBuf> {
     #[cfg(test)]
     FETCHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let _ = std::fs::remove_dir_all(dir);
+    let root = dir.join("root");
+    match &deb {
+        // A given .deb may live in `dir`: only the old root goes.
+        Some(_) => drop(std::fs::remove_dir_all(&root)),
+        None => drop(std::fs::remove_dir_all(dir)),
+    }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let deb = match deb {
         Some(d) => d,
@@ -103,7 +109,6 @@ fn fetch_deb(pkg: &str, deb: Option<PathBuf>, dir: &Path) -> Result<PathBuf> {
                 })?
         }
     };
-    let root = dir.join("root");
     let tmp = staging(&root);
     let r = run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp));
     if let Err(e) = r {
