@@ -49,13 +49,7 @@ impl Nfsd {
         )
         .expect("ganesha.conf");
         let log = std::fs::File::create(dir.join("ganesha.log")).expect("log");
-        let script = format!(
-            "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind || exit 1; rpcbind -f & \
-             i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
-             [ -S /run/rpcbind.sock ] || {{ echo 'rpcbind made no /run/rpcbind.sock in 10 s' >&2; exit 1; }}; \
-             exec ganesha.nfsd -F -f {} -L /dev/stderr -p {d}/ganesha.pid",
-            conf.display()
-        );
+        let script = xtask::ganesha_script(&conf, dir);
         let child = Command::new("ip")
             .args(["netns", "exec", &ns, "unshare", "-m", "--propagation"])
             .args(["private", "sh", "-c", &script])

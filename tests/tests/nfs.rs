@@ -102,14 +102,7 @@ fn ganesha_with(lab: &Lab, privileged: bool) {
             },
         ),
     );
-    let script = format!(
-        "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind || exit 1; rpcbind -f & \
-         i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
-         [ -S /run/rpcbind.sock ] || {{ echo 'rpcbind made no /run/rpcbind.sock in 10 s' >&2; exit 1; }}; \
-         exec ganesha.nfsd -F -f {conf} -L /dev/stderr -p {d}/ganesha.pid",
-        conf = conf.display(),
-        d = lab.dir.display()
-    );
+    let script = xtask::ganesha_script(&conf, &lab.dir);
     lab.spawn(
         "ganesha",
         &[

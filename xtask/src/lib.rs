@@ -141,6 +141,23 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The `sh -c` script that starts nfs-ganesha with `conf` for the NFS
+/// tests, run under `unshare -m` in a test's network namespace: a private
+/// `/run` (so rpcbind's socket and lock are the namespace's own), rpcbind
+/// in the background, and ganesha once rpcbind's socket exists (it
+/// registers its services with rpcbind as it starts, and exits if it
+/// cannot), its pid file in `dir`.
+pub fn ganesha_script(conf: &Path, dir: &Path) -> String {
+    format!(
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind || exit 1; rpcbind -f & \
+         i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
+         [ -S /run/rpcbind.sock ] || {{ echo 'rpcbind made no /run/rpcbind.sock in 10 s' >&2; exit 1; }}; \
+         exec ganesha.nfsd -F -f {} -L /dev/stderr -p {}/ganesha.pid",
+        conf.display(),
+        dir.display()
+    )
+}
+
 /// Run a command, failing with its name and status.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let st = cmd
