@@ -229,6 +229,30 @@ fn ending(con: &Console) -> String {
     }
 }
 
+/// Wait until the nginx `child`, started with `pid DIR/nginx.pid` and
+/// `-e DIR/nginx-error.log`, serves 127.0.0.1:`port`. The port answering
+/// is not enough: it was free when picked, and something could have taken
+/// it before nginx bound it. nginx writes its pid file only once it has
+/// bound its port. Panics with nginx's error log if it exits, or after 10 s.
+pub fn wait_nginx(child: &mut std::process::Child, dir: &Path, port: u16) {
+    let t0 = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < limit, "nginx did not listen on {port}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    while !dir.join("nginx.pid").exists() {
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "nginx exited ({st}) after port {port} answered: {}",
+                std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+            );
+        }
+        assert!(t0.elapsed() < limit, "nginx wrote no pid file");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Assert that no console line contains `bad`.
 pub fn assert_absent(con: &Console, bad: &str) {
     if let Some((t, l)) = con.find(bad) {

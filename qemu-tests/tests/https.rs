@@ -7,7 +7,7 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qemu_tests::*;
 
@@ -115,30 +115,7 @@ impl Nginx {
             .stdin(Stdio::null())
             .spawn()
             .expect("start nginx");
-        let t0 = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "nginx did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // The port was free when picked; something could have taken it
-        // before nginx bound it, and then answered the probe. nginx writes
-        // its pid file only once it has bound its port.
-        while !dir.join("nginx.pid").exists() {
-            if let Ok(Some(st)) = child.try_wait() {
-                panic!(
-                    "nginx exited ({st}) after port {port} answered: {}",
-                    std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
-                );
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "nginx wrote no pid file"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_nginx(&mut child, dir, port);
         Nginx(child)
     }
 }
